@@ -1,0 +1,55 @@
+"""cax_zoo: cellular automata ready to run, as Equinox modules with pretrained weights."""
+
+from ._automaton import AbstractAutomaton as AbstractAutomaton, State as State
+from ._boundary import BOUNDARIES as BOUNDARIES, Boundary as Boundary, pad as pad
+from ._blocks._conv import (
+    depthwise_conv as depthwise_conv,
+    kernel_stack as kernel_stack,
+    laplacian_kernel as laplacian_kernel,
+    sobel_kernels as sobel_kernels,
+)
+from ._blocks._fft import centred_kernel_fft as centred_kernel_fft, fft_convolve as fft_convolve
+from ._blocks._lookup import apply_table as apply_table, pattern_index as pattern_index
+from ._blocks._nca import (
+    CellMLP as CellMLP,
+    alive_mask as alive_mask,
+    stochastic_update as stochastic_update,
+)
+from ._blocks._neighbourhood import (
+    neighbour_sum as neighbour_sum,
+    neighbourhood_offsets as neighbourhood_offsets,
+    shifted_views as shifted_views,
+)
+from ._errors import (
+    CaxZooError as CaxZooError,
+    ConfigError as ConfigError,
+    DataError as DataError,
+    RuleError as RuleError,
+    StateError as StateError,
+    UnknownModelError as UnknownModelError,
+    WeightsError as WeightsError,
+)
+from ._grid import AbstractGridAutomaton as AbstractGridAutomaton
+from ._hub import push_to_hub as push_to_hub
+from ._images import write_gif as write_gif, write_png as write_png
+from ._registry import (
+    create as create,
+    family_name as family_name,
+    get_entry as get_entry,
+    list_models as list_models,
+    load as load,
+    load_pretrained as load_pretrained,
+    register as register,
+    release as release,
+    save_pretrained as save_pretrained,
+    weights_root as weights_root,
+)
+from ._weights import load_weights as load_weights, save_weights as save_weights
+from . import _families as _families  # registers every family
+
+__version__ = "0.1.0"
+
+
+def render(model: AbstractAutomaton, state: State):
+    """An RGB uint8 image of one state of ``model`` (see ``model.render``)."""
+    return model.render(state)

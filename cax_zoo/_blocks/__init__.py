@@ -1,0 +1,1 @@
+"""Reusable perception and update blocks shared by the families."""
