@@ -24,6 +24,7 @@ from ._errors import (
     CaxZooError as CaxZooError,
     ConfigError as ConfigError,
     DataError as DataError,
+    HubError as HubError,
     RuleError as RuleError,
     StateError as StateError,
     UnknownModelError as UnknownModelError,

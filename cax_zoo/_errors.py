@@ -37,3 +37,7 @@ class WeightsError(CaxZooError, ValueError):
 
 class DataError(CaxZooError, ValueError):
     """A dataset file is missing, malformed or fails its checksum."""
+
+
+class HubError(CaxZooError, OSError):
+    """The Hugging Face Hub could not be reached, or a repo is not in the local cache."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._errors import WeightsError
+from ._errors import HubError, WeightsError
 from ._registry import get_entry, load_pretrained, pretrained_folder
 from ._weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE
 
@@ -28,12 +28,12 @@ def download(repo_id: str, *, revision: str | None = None, cache_dir: str | None
             library_name="cax_zoo",
         )
     except LocalEntryNotFoundError as e:
-        raise WeightsError(
+        raise HubError(
             f"Hub repo {repo_id!r} (revision {revision or 'main'}) is not in the local cache and "
             f"cannot be downloaded: {_first_line(e)}"
         ) from None
     except (HfHubHTTPError, OSError, ValueError) as e:
-        raise WeightsError(f"cannot fetch Hub repo {repo_id!r}: {_first_line(e)}") from None
+        raise HubError(f"cannot fetch Hub repo {repo_id!r}: {_first_line(e)}") from None
     folder = Path(path)
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise WeightsError(f"Hub repo {repo_id!r} has no {CONFIG_FILE} and {WEIGHTS_FILE}")
@@ -62,16 +62,21 @@ def push_to_hub(
     if missing:
         raise WeightsError(f"{folder} lacks {', '.join(missing)}; nothing was uploaded")
     load_pretrained(folder)  # raises on a corrupt folder
+    from huggingface_hub.errors import HfHubHTTPError
+
     api = api or HfApi(token=token)
-    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-    info = api.upload_folder(
-        folder_path=str(folder),
-        repo_id=repo_id,
-        repo_type="model",
-        revision=revision,
-        allow_patterns=HUB_FILES,
-        commit_message=commit_message or f"Upload {folder.name} with cax_zoo",
-    )
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        info = api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type="model",
+            revision=revision,
+            allow_patterns=HUB_FILES,
+            commit_message=commit_message or f"Upload {folder.name} with cax_zoo",
+        )
+    except (HfHubHTTPError, OSError) as e:
+        raise HubError(f"upload of {folder} to {repo_id!r} failed: {_first_line(e)}") from None
     return str(getattr(info, "commit_url", info))
 
 

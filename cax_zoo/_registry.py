@@ -247,7 +247,7 @@ def load(name: str, *, revision: str | None = None, **config: Any) -> AbstractAu
         if name not in manifest:
             raise WeightsError(f"{folder} has no sha256 record in {weights_root() / 'manifest.json'}")
         return load_pretrained(folder, expected_sha256=manifest[name], **config)
-    if _looks_like_path(name):
+    if _looks_like_path(name.removeprefix("hf://")):
         raise UnknownModelError(
             f"{name!r} looks like a path; load() takes a model name or a Hub repo id "
             "(use cax_zoo.load_pretrained(folder) for a local folder)"

@@ -26,8 +26,8 @@ def identity_kernel(num_spatial_dims: int) -> np.ndarray:
 
 def sobel_kernels(num_spatial_dims: int) -> list[np.ndarray]:
     """One 3^d Sobel kernel per spatial axis: a central difference ``[-1, 0, 1]`` along that
-    axis, smoothed by ``[1, 2, 1]`` along the others, normalised to an L1 norm of 2
-    (so a unit ramp gives a gradient of 1)."""
+    axis, smoothed by ``[1, 2, 1]`` along the others, normalised to an L1 norm of 1
+    (so a unit ramp gives a gradient of 1; in 2-D the classic Sobel / 8)."""
     diff = np.array([-1.0, 0.0, 1.0], np.float32)
     smooth = np.array([1.0, 2.0, 1.0], np.float32)
     kernels = []
@@ -37,7 +37,7 @@ def sobel_kernels(num_spatial_dims: int) -> list[np.ndarray]:
             shape = [1] * num_spatial_dims
             shape[a] = 3
             k = k * (diff if a == axis else smooth).reshape(shape)
-        kernels.append(k / (np.abs(k).sum() / 2.0))
+        kernels.append(k / np.abs(k).sum())
     return kernels
 
 

@@ -1,0 +1,236 @@
+"""The state of particle systems, its validation and its rasterisation.
+
+Particle families (Particle Lenia, Particle Life, boids) subclass
+:class:`~cax_zoo.AbstractAutomaton` directly and share these pieces.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from ._blocks._cell_list import (
+    all_pairs_candidates,
+    cell_list_candidates,
+    check_neighbour_method,
+    neighbour_pairs,
+    periodic_grid,
+    resolve_method,
+)
+from ._errors import ConfigError, StateError
+from ._grid import PALETTE
+
+
+class ParticleState(eqx.Module):
+    """``N`` particles in ``d`` dimensions (optionally with a leading batch axis).
+
+    - ``positions``: ``(N, d)`` float32
+    - ``velocities``: ``(N, d)`` float32 (first-order systems store their last motion)
+    - ``types``: ``(N,)`` int32, each in ``[0, num_types)``
+    """
+
+    positions: Float[Array, "*batch N d"]
+    velocities: Float[Array, "*batch N d"]
+    types: Int[Array, "*batch N"]
+
+
+def _shape_dtype(x: Any, what: str, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise StateError(f"{name}: state.{what} must be an array, got {type(x).__name__}")
+    return tuple(x.shape), np.dtype(x.dtype)
+
+
+def check_particle_state(state: Any, *, name: str, num_spatial_dims: int, num_types: int) -> int:
+    """Validate a :class:`ParticleState` (shapes, dtypes, type range when concrete) and
+    return its number of batch axes (0 or 1)."""
+    if not isinstance(state, ParticleState):
+        raise StateError(
+            f"{name} expects a cax_zoo.ParticleState(positions, velocities, types), got "
+            f"{type(state).__name__}"
+        )
+    d = num_spatial_dims
+    pshape, pdt = _shape_dtype(state.positions, "positions", name)
+    vshape, vdt = _shape_dtype(state.velocities, "velocities", name)
+    tshape, tdt = _shape_dtype(state.types, "types", name)
+    if len(pshape) not in (2, 3) or pshape[-1] != d:
+        raise StateError(
+            f"{name} expects positions of shape (N, {d}) or (batch, N, {d}), got {pshape}"
+        )
+    if pshape[-2] == 0:
+        raise StateError(f"{name} got a state with no particles (positions shape {pshape})")
+    if vshape != pshape:
+        raise StateError(f"{name}: velocities shape {vshape} differs from positions shape {pshape}")
+    if tshape != pshape[:-1]:
+        raise StateError(f"{name}: types shape {tshape} should be {pshape[:-1]} (one per particle)")
+    if pdt.kind not in "fiu" or vdt.kind not in "fiu":
+        raise StateError(
+            f"{name} expects real-valued positions and velocities, got {pdt.name}, {vdt.name}"
+        )
+    if tdt.kind not in "iub":
+        raise StateError(f"{name} expects integer particle types, got dtype {tdt.name}")
+    if not isinstance(state.types, jax.core.Tracer):
+        t = np.asarray(state.types)
+        if t.size and (t.min() < 0 or t.max() >= num_types):
+            raise StateError(
+                f"{name} has {num_types} particle type(s); types must lie in [0, {num_types - 1}], "
+                f"got values in [{t.min()}, {t.max()}]"
+            )
+    return len(pshape) - 2
+
+
+def prepare_particle_state(state: ParticleState) -> ParticleState:
+    """Cast to the canonical dtypes (float32 positions and velocities, int32 types)."""
+    return ParticleState(
+        jnp.asarray(state.positions, jnp.float32),
+        jnp.asarray(state.velocities, jnp.float32),
+        jnp.asarray(state.types, jnp.int32),
+    )
+
+
+def check_size(size: Any, name: str) -> int | None:
+    """``init_state``'s ``size`` for particle systems is the number of particles."""
+    if size is None:
+        return None
+    if isinstance(size, tuple) and len(size) == 1:
+        size = size[0]
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise StateError(f"{name}: size is the number of particles (a positive int), got {size!r}")
+    return int(size)
+
+
+def check_box(box_size: Any, name: str, *, allow_none: bool) -> float | None:
+    if box_size is None:
+        if allow_none:
+            return None
+        raise ConfigError(f"{name} needs a positive box_size (it lives in a periodic box)")
+    if isinstance(box_size, bool) or not isinstance(box_size, (int, float)) or not box_size > 0:
+        raise ConfigError(f"{name}: box_size must be a positive number or None, got {box_size!r}")
+    return float(box_size)
+
+
+def check_positive(value: Any, what: str, name: str, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name}: {what} must be a finite number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name}: {what} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return float(value)
+
+
+def check_dims(num_spatial_dims: Any, name: str) -> int:
+    if isinstance(num_spatial_dims, bool) or not isinstance(num_spatial_dims, int) or num_spatial_dims < 1:
+        raise ConfigError(f"{name}: num_spatial_dims must be a positive integer, got {num_spatial_dims!r}")
+    return num_spatial_dims
+
+
+def check_cell_options(
+    neighbour_method: str, max_occupancy: Any, name: str
+) -> tuple[str, int]:
+    check_neighbour_method(neighbour_method)
+    if isinstance(max_occupancy, bool) or not isinstance(max_occupancy, int) or max_occupancy < 1:
+        raise ConfigError(f"{name}: max_occupancy must be a positive integer, got {max_occupancy!r}")
+    return neighbour_method, max_occupancy
+
+
+def find_neighbours(
+    positions: Float[Array, "N d"],
+    *,
+    method: str,
+    box_size: float | None,
+    cutoff: float,
+    max_occupancy: int,
+    hash_cells: int = 32,
+    name: str = "particle system",
+    sources: Float[Array, "N d"] | None = None,
+) -> tuple[Any, Float[Array, "N M d"], Any, Float[Array, "N d"]]:
+    """Displacements to neighbour candidates and their mask, by all pairs or a cell list
+    (``method`` after resolving ``"auto"`` on the particle count).
+
+    The cell list uses cells of side >= ``cutoff`` tiling a periodic box, or in open space
+    (``box_size=None``) a spatial hash of ``hash_cells`` cells per axis. If a cell holds
+    more than ``max_occupancy`` particles the computation raises at run time (via
+    :func:`equinox.error_if`) instead of silently dropping neighbours. Returns
+    ``(idx, dx, valid, positions)``: candidate indices ``(N, M)`` (``N`` = padding), the
+    displacements ``x_j - x_i``, the mask of real neighbours, and ``positions`` (use these:
+    they carry the occupancy check).
+    """
+    n, d = positions.shape
+    method = resolve_method(method, n)
+    if method == "cell_list":
+        if box_size is not None:
+            grid, cell = periodic_grid(box_size, cutoff, d)
+        else:
+            grid, cell = (int(hash_cells),) * d, float(cutoff)
+        idx, max_count = cell_list_candidates(positions, cell, grid, max_occupancy)
+        positions = eqx.error_if(
+            positions,
+            max_count > max_occupancy,
+            f"{name}: a cell of the cell list holds more than max_occupancy={max_occupancy} "
+            "particles; raise max_occupancy (or use neighbour_method='all_pairs')",
+        )
+    else:
+        idx = all_pairs_candidates(n)
+    dx, valid = neighbour_pairs(positions, idx, box_size, sources=sources)
+    return idx, dx, valid, positions
+
+
+def particle_colours(types: np.ndarray) -> np.ndarray:
+    """Type 0 white, then the distinct hues of the grid palette (cycled)."""
+    table = PALETTE[1:]
+    return table[np.mod(types.astype(np.int64), len(table))]
+
+
+def render_particles(
+    state: ParticleState,
+    *,
+    box_size: float | None,
+    size: int = 256,
+    radius: int = 1,
+) -> np.ndarray:
+    """Draw one unbatched state into a ``(size, size, 3)`` uint8 image: particles as small
+    discs coloured by type on black. A periodic box maps onto the whole image; in open
+    space the view fits the particles (with a margin). 3-D and higher are projected on
+    the first two axes; 1-D systems are drawn along the middle row."""
+    pos = np.asarray(jax.device_get(state.positions), np.float64)
+    types = np.asarray(jax.device_get(state.types))
+    if pos.ndim != 2:
+        raise StateError(f"render takes one unbatched state, got positions of shape {pos.shape}")
+    if pos.shape[1] == 1:
+        pos = np.concatenate([pos, np.zeros_like(pos)], axis=1)
+    pos = pos[:, :2]
+    if box_size is not None:
+        lo = np.zeros(2)
+        span = float(box_size)
+        pos = np.mod(pos, box_size)
+        if state.positions.shape[-1] == 1:
+            pos[:, 1] = box_size / 2
+    else:
+        finite = np.isfinite(pos).all(1)
+        p = pos[finite] if finite.any() else np.zeros((1, 2))
+        lo_, hi_ = p.min(0), p.max(0)
+        centre = (lo_ + hi_) / 2
+        span = float(max((hi_ - lo_).max(), 1e-6)) * 1.1 + 2.0
+        lo = centre - span / 2
+    px = np.floor((pos - lo) / span * size).astype(np.int64)
+    img = np.zeros((size, size, 3), np.uint8)
+    colours = particle_colours(types)
+    ok = ((px >= 0) & (px < size)).all(1)
+    px, colours = px[ok], colours[ok]
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dx * dx + dy * dy > radius * radius:
+                continue
+            # row = second coordinate (flipped so +y is up), column = first coordinate
+            r = np.clip(size - 1 - px[:, 1] + dy, 0, size - 1)
+            c = np.clip(px[:, 0] + dx, 0, size - 1)
+            img[r, c] = colours
+    return img
+
+
+def uniform_positions(key, n: int, d: int, lo: float, hi: float) -> Float[Array, "N d"]:
+    return jax.random.uniform(key, (n, d), jnp.float32, lo, hi)
