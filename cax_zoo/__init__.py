@@ -31,6 +31,8 @@ from ._errors import (
     WeightsError as WeightsError,
 )
 from ._grid import AbstractGridAutomaton as AbstractGridAutomaton
+from ._life_patterns import PATTERNS as PATTERNS, parse_rle as parse_rle, place as place
+from ._particles import ParticleState as ParticleState
 from ._hub import push_to_hub as push_to_hub
 from ._images import write_gif as write_gif, write_png as write_png
 from ._registry import (

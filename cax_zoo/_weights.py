@@ -83,7 +83,7 @@ def save_weights(module: eqx.Module, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
+        save_file({k: np.array(v, order="C", copy=True) for k, v in arrays.items()}, tmp)  # keeps 0-d shapes
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -208,3 +208,49 @@ def test_release_records_hashes_and_load_verifies(tmp_path, monkeypatch):
     cax_zoo.register("test/other")(lambda **kw: _Tiny(**kw))
     with pytest.raises(WeightsError, match="no sha256 record"):
         cax_zoo.load("test/other")
+
+
+class _Bag(cax_zoo.AbstractGridAutomaton):
+    """Arbitrary named arrays, rebuilt from a JSON spec (for the property test)."""
+
+    arrays: dict
+    num_spatial_dims: int = eqx.field(static=True)
+    num_channels: int = eqx.field(static=True)
+
+    def __init__(self, spec: dict):
+        self.arrays = {k: jnp.zeros(tuple(shape), dtype) for k, (shape, dtype) in spec.items()}
+        self.num_spatial_dims = 1
+        self.num_channels = 1
+
+    def step(self, state, input=None, *, key=None):
+        return state
+
+    def config(self):
+        return {"spec": {k: [list(v.shape), np.dtype(v.dtype).name] for k, v in self.arrays.items()}}
+
+    def init_state(self, size=None, *, key=None):
+        return jnp.zeros((4, 1), jnp.int8)
+
+    def render(self, state):
+        return np.zeros((1, 4, 3), np.uint8)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_dtypes = st.sampled_from(["float32", "int32", "uint8", "bool", "int8", "float16"])
+_arrays = _dtypes.flatmap(lambda d: hnp.arrays(d, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), _arrays, min_size=1, max_size=4))
+def test_round_trip_property(tmp_path_factory, arrays):
+    cax_zoo.register("test/bag")(_Bag) if "test/bag" not in cax_zoo.list_models() else None
+    bag = _Bag({k: [list(v.shape), v.dtype.name] for k, v in arrays.items()})
+    bag = eqx.tree_at(lambda m: m.arrays, bag, {k: jnp.asarray(v) for k, v in arrays.items()})
+    folder = cax_zoo.save_pretrained(bag, tmp_path_factory.mktemp("bag"))
+    back = cax_zoo.load_pretrained(folder)
+    assert set(back.arrays) == set(arrays)
+    for k, v in arrays.items():
+        assert back.arrays[k].dtype == v.dtype and back.arrays[k].shape == v.shape
+        np.testing.assert_array_equal(np.asarray(back.arrays[k]), v)

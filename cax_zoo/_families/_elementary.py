@@ -14,7 +14,7 @@ from jaxtyping import Array, Int, PRNGKeyArray
 from .._boundary import Boundary, check_boundary
 from .._blocks._lookup import apply_table, pattern_index
 from .._blocks._neighbourhood import neighbourhood_offsets, shifted_views
-from .._errors import RuleError
+from .._errors import RuleError, StateError
 from .._grid import AbstractGridAutomaton, palette_rgb
 from .._registry import register
 
@@ -89,6 +89,19 @@ class Elementary(AbstractGridAutomaton):
     def config(self) -> dict[str, Any]:
         return {"rule": self.rule, "num_colours": self.num_colours, "radius": self.radius,
                 "totalistic": self.totalistic, "boundary": self.boundary}
+
+    def check_state(self, state) -> int:
+        """Shape and dtype as for every grid; a concrete state must also hold colours
+        ``0..num_colours-1`` only (a larger value would silently index past the table)."""
+        batch_dims = super().check_state(state)
+        if not isinstance(state, jax.core.Tracer):
+            values = np.asarray(state)
+            if values.dtype != np.bool_ and (values.min() < 0 or values.max() >= self.num_colours):
+                raise StateError(
+                    f"Elementary with num_colours={self.num_colours} expects cell values in "
+                    f"0..{self.num_colours - 1}, got values in {values.min()}..{values.max()}"
+                )
+        return batch_dims
 
     def step(self, state: Int[Array, "width 1"], input=None, *, key=None) -> Int[Array, "width 1"]:
         cells = state[:, 0]

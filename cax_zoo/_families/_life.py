@@ -14,7 +14,7 @@ from jaxtyping import Array, PRNGKeyArray, UInt8
 
 from .._boundary import Boundary, check_boundary
 from .._blocks._neighbourhood import neighbour_sum
-from .._errors import RuleError
+from .._errors import ConfigError, RuleError
 from .._grid import AbstractGridAutomaton, as_image, palette_rgb
 from .._registry import register
 
@@ -39,6 +39,8 @@ _RULE = re.compile(r"^B([0-9,]*)/S([0-9,]*)$", re.IGNORECASE)
 
 def _counts(part: str, letter: str, max_count: int, rule: str) -> tuple[int, ...]:
     items = part.split(",") if "," in part else list(part)
+    if len(items) == 2 and items[1] == "" and items[0].isdigit() and int(items[0]) > 9:
+        items = items[:1]  # "10," is the single count 10 (format_rule writes it so)
     if "," in part and any(not i.isdigit() for i in items):
         raise RuleError(f"bad rule string {rule!r}: empty or non-numeric entry in {letter}{part}")
     counts = [int(i) for i in items]
@@ -57,7 +59,8 @@ def parse_rule(rule: str, num_spatial_dims: int = 2) -> tuple[tuple[int, ...], t
     """``"B3/S23"`` -> ``((3,), (2, 3))``; also a preset name (``"highlife"``).
 
     Strict: anything but ``B<counts>/S<counts>`` (case-insensitive; counts as digits, or
-    comma-separated when a count exceeds 9 in 3-D and above) raises RuleError.
+    comma-separated when a count exceeds 9 in 3-D and above, a lone such count written
+    with a trailing comma: ``"B10,/S4,5"``) raises RuleError.
     """
     if not isinstance(rule, str):
         raise RuleError(f"rule must be a string like 'B3/S23', got {rule!r}")
@@ -75,8 +78,13 @@ def parse_rule(rule: str, num_spatial_dims: int = 2) -> tuple[tuple[int, ...], t
 
 def format_rule(birth: tuple[int, ...], survive: tuple[int, ...]) -> str:
     """The canonical B/S string of a rule."""
-    sep = "," if any(c > 9 for c in birth + survive) else ""
-    return f"B{sep.join(map(str, birth))}/S{sep.join(map(str, survive))}"
+    if not any(c > 9 for c in birth + survive):
+        return f"B{''.join(map(str, birth))}/S{''.join(map(str, survive))}"
+
+    def part(counts: tuple[int, ...]) -> str:  # a lone count >= 10 gets a trailing comma
+        return ",".join(map(str, counts)) + ("," if len(counts) == 1 and counts[0] > 9 else "")
+
+    return f"B{part(birth)}/S{part(survive)}"
 
 
 @register("life", paper="Gardner 1970, Mathematical Games (Conway's Game of Life)", tags=("classic", "2d"))
@@ -95,8 +103,8 @@ class Life(AbstractGridAutomaton):
     state_dtype = jnp.uint8
 
     def __init__(self, rule: str = "B3/S23", *, boundary: Boundary = "periodic", num_spatial_dims: int = 2):
-        if not isinstance(num_spatial_dims, int) or num_spatial_dims < 1:
-            raise RuleError(f"num_spatial_dims must be a positive integer, got {num_spatial_dims!r}")
+        if isinstance(num_spatial_dims, bool) or not isinstance(num_spatial_dims, int) or num_spatial_dims < 1:
+            raise ConfigError(f"num_spatial_dims must be a positive integer, got {num_spatial_dims!r}")
         self.birth, self.survive = parse_rule(rule, num_spatial_dims)
         self.boundary = check_boundary(boundary)
         self.num_spatial_dims = num_spatial_dims
@@ -109,9 +117,10 @@ class Life(AbstractGridAutomaton):
         return {"rule": self.rule, "boundary": self.boundary, "num_spatial_dims": self.num_spatial_dims}
 
     def step(self, state: UInt8[Array, "*spatial 1"], input=None, *, key=None) -> UInt8[Array, "*spatial 1"]:
-        alive = state[..., 0].astype(jnp.uint8)
-        count = neighbour_sum(alive, "moore", 1, self.boundary, num_spatial_dims=self.num_spatial_dims)
         max_count = 3**self.num_spatial_dims - 1
+        # counts fit uint8 up to 5-D (242 neighbours); wider sums above that
+        alive = (state[..., 0] != 0).astype(jnp.uint8 if max_count <= 255 else jnp.int32)
+        count = neighbour_sum(alive, "moore", 1, self.boundary, num_spatial_dims=self.num_spatial_dims)
         born = np.zeros(max_count + 1, bool)
         born[list(self.birth)] = True
         keep = np.zeros(max_count + 1, bool)
@@ -119,6 +128,10 @@ class Life(AbstractGridAutomaton):
         table = jnp.asarray(np.stack([born, keep]))  # [alive, count] -> next
         nxt = table[alive.astype(jnp.int32), count.astype(jnp.int32)]
         return nxt.astype(state.dtype)[..., None]
+
+    def prepare_state(self, state):
+        """Any non-zero cell is alive (a plain cast would wrap e.g. 256 to 0)."""
+        return (jnp.asarray(state) != 0).astype(self.state_dtype)
 
     def init_state(self, size=None, *, key: PRNGKeyArray | None = None, density: float = 0.5):
         """A random soup (each cell alive with probability ``density``); ``key=None`` uses

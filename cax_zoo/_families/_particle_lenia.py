@@ -98,7 +98,7 @@ class ParticleLenia(AbstractAutomaton):
         num_spatial_dims: int = 2,
         box_size: float | None = None,
         neighbour_method: NeighbourMethod = "auto",
-        max_occupancy: int = 96,
+        max_occupancy: int = 160,
         cutoff: float | None = None,
         hash_cells: int = 32,
     ):

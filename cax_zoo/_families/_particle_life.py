@@ -84,7 +84,7 @@ class ParticleLife(AbstractAutomaton):
         box_size: float = 1.0,
         num_spatial_dims: int = 2,
         neighbour_method: NeighbourMethod = "auto",
-        max_occupancy: int = 64,
+        max_occupancy: int = 256,
         key: PRNGKeyArray | None = None,
     ):
         name = "particle_life"

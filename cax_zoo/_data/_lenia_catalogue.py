@@ -1,0 +1,469 @@
+"""Bert Chan's Lenia creature catalogue (``animals.json``, ``animals3D.json``; MIT).
+
+Reads ``$CAX_ZOO_DATA/lenia/<file>`` if present, else downloads the public original from
+the Lenia repository into ``$CAX_ZOO_CACHE/lenia`` (default ``~/.cache/cax_zoo/lenia``) and
+checks its sha256. Entries are parsed strictly: a malformed one raises
+:class:`~cax_zoo.DataError` naming the entry and the problem.
+
+The format (Chan's ``LeniaND.py``): every entry is ``{"code", "name", "cname", "params",
+"cells"}``; header entries (taxa) have no ``params``. ``params`` holds ``R`` (kernel radius
+in cells), ``T`` (time resolution, the step is ``1/T``), ``b`` (ring weights, a string of
+fractions ``"1,1/2"``), ``m``/``s`` (growth centre and width), ``kn`` (kernel core:
+1 polynomial, 2 exponential, 3 rectangular, 4 staircase) and ``gn`` (growth: 1 polynomial,
+2 Gaussian, 3 rectangular). Multi-channel entries (Chan's "expanded universe") instead have
+``params = {"R", "T", "kernels": [{"b", "m", "s", "h", "r", "c0", "c1"}, ...]}`` (Gaussian
+bump cores and growths) and ``cells`` as one item per channel. ``cells`` is run-length
+encoded: an optional count, then a value ``.``/``b`` (0), ``o`` (255), ``A``-``X`` (1-24)
+or a two-character ``pA``-``yO`` (25-255), each out of 255; ``$`` ends a row, ``%`` a
+layer (3-D), ``#`` a 4-D block; a count before a delimiter adds empty rows/layers; ``!``
+ends the pattern; short rows are padded with zeros.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import urllib.request
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import DataError
+
+FILES = {2: "animals.json", 3: "animals3D.json"}
+SHA256 = {
+    "animals.json": "09cf0a831c1ef8a73ebfaa9126257fbe076108362b706a98d88650ca9848d206",
+    "animals3D.json": "e678520127af498c28f06398f7ff922cb39fb5f3688fe01e35c97588322cfe72",
+}
+URL = "https://raw.githubusercontent.com/Chakazul/Lenia/master/Python/"
+SOURCE = "Bert Chan, Lenia (github.com/Chakazul/Lenia, Python/{file}), MIT licence"
+
+KERNEL_CORES = ("polynomial", "exponential", "rectangular", "staircase", "gaussian")
+"""Kernel cores; the catalogue's ``kn`` = 1..4 are the first four."""
+GROWTHS = ("polynomial", "gaussian", "rectangular")
+"""Growth functions; the catalogue's ``gn`` = 1..3."""
+
+_DELIMS = {"$": 1, "%": 2, "#": 3}
+_PREFIX = "pqrstuvwxy"
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelSpec:
+    """One kernel: ring weights ``b``, growth centre ``m`` and width ``s``, weight ``h``,
+    relative radius ``r`` (times the creature's ``R``), source channel ``c0`` and target
+    channel ``c1``."""
+
+    b: tuple[float, ...]
+    m: float
+    s: float
+    h: float = 1.0
+    r: float = 1.0
+    c0: int = 0
+    c1: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Creature:
+    """A catalogue creature: its rule and its pattern ``cells`` of shape
+    ``(*spatial, C)`` (float32 in [0, 1]; spatial axes in the catalogue's order, e.g.
+    ``(rows, columns)`` in 2-D and ``(layers, rows, columns)`` in 3-D)."""
+
+    code: str
+    name: str
+    cname: str
+    R: float
+    T: float
+    kernels: tuple[KernelSpec, ...]
+    kernel_core: str
+    growth: str
+    cells: np.ndarray
+    source: str
+
+    @property
+    def num_spatial_dims(self) -> int:
+        return self.cells.ndim - 1
+
+    @property
+    def num_channels(self) -> int:
+        return self.cells.shape[-1]
+
+
+# ------------------------------------------------------------------------- files
+def _cache_dir() -> Path:
+    return Path(os.environ.get("CAX_ZOO_CACHE", Path.home() / ".cache" / "cax_zoo")) / "lenia"
+
+
+def catalogue_path(dims: int = 2, *, data: str | os.PathLike | None = None) -> Path:
+    """The catalogue file for ``dims`` (2 or 3): under ``data`` (a folder holding the file
+    or a ``lenia/`` subfolder), else ``$CAX_ZOO_DATA/lenia``, else the download cache
+    (downloading and verifying the file if it is not there yet)."""
+    if dims not in FILES:
+        raise DataError(f"the Lenia catalogue has 2-D and 3-D files, not {dims}-D")
+    filename = FILES[dims]
+    if data is not None:
+        for folder in (Path(data), Path(data) / "lenia"):
+            if (folder / filename).is_file():
+                return folder / filename
+        raise DataError(f"no {filename} in {data} or {Path(data) / 'lenia'}")
+    env = os.environ.get("CAX_ZOO_DATA")
+    if env and (Path(env) / "lenia" / filename).is_file():
+        return Path(env) / "lenia" / filename
+    cached = _cache_dir() / filename
+    if not cached.is_file():
+        _download(cached)
+    return cached
+
+
+def _download(path: Path) -> None:
+    url = URL + path.name
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            payload = r.read()
+    except OSError as e:
+        raise DataError(
+            f"could not download the Lenia catalogue {url}: {e} (or set CAX_ZOO_DATA to a "
+            "folder with lenia/)"
+        ) from None
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != SHA256[path.name]:
+        raise DataError(f"{url} fails its sha256 check (got {digest}, expected {SHA256[path.name]})")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
+
+
+def read_catalogue(dims: int = 2, *, data: str | os.PathLike | None = None,
+                   verify: bool = True) -> list[dict[str, Any]]:
+    """The raw JSON entries of the catalogue file (sha256-checked when ``verify``)."""
+    path = catalogue_path(dims, data=data)
+    raw = path.read_bytes()
+    if verify and hashlib.sha256(raw).hexdigest() != SHA256[path.name]:
+        raise DataError(f"{path} fails its sha256 check: the file is corrupt or not Chan's catalogue")
+    try:
+        entries = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(entries, list):
+        raise DataError(f"{path}: expected a JSON list of entries, got {type(entries).__name__}")
+    return entries
+
+
+def load_catalogue(dims: int = 2, *, data: str | os.PathLike | None = None) -> list[Creature]:
+    """Every creature (entry with ``params`` and ``cells``) of the 2-D or 3-D catalogue."""
+    source = SOURCE.format(file=FILES[dims])
+    return [parse_entry(e, dims=dims, source=source) for e in read_catalogue(dims, data=data)
+            if isinstance(e, dict) and "params" in e]
+
+
+def find_creature(code: str, *, dims: int = 2, name: str | None = None,
+                  data: str | os.PathLike | None = None) -> Creature:
+    """The first creature with catalogue code ``code`` (and ``name``, when given)."""
+    source = SOURCE.format(file=FILES[dims])
+    for e in read_catalogue(dims, data=data):
+        if isinstance(e, dict) and e.get("code") == code and "params" in e:
+            if name is None or e.get("name") == name:
+                return parse_entry(e, dims=dims, source=source)
+    raise DataError(f"no creature with code {code!r}" + (f" and name {name!r}" if name else "")
+                    + f" in {FILES[dims]}")
+
+
+# ------------------------------------------------------------------------- parsing
+def parse_fractions(text: Any, *, where: str = "b") -> tuple[float, ...]:
+    """``"1,1/2"`` -> ``(1.0, 0.5)``; also a list of numbers."""
+    items = text.split(",") if isinstance(text, str) else text
+    if not isinstance(items, (list, tuple)) or not items:
+        raise DataError(f"{where}: expected ring weights like '1,1/2', got {text!r}")
+    out = []
+    for item in items:
+        try:
+            value = float(Fraction(item.strip()) if isinstance(item, str) else item)
+        except (ValueError, ZeroDivisionError, TypeError):
+            raise DataError(f"{where}: bad ring weight {item!r} in {text!r}") from None
+        if not np.isfinite(value) or value < 0:
+            raise DataError(f"{where}: ring weight {item!r} must be finite and >= 0")
+        out.append(value)
+    return tuple(out)
+
+
+def _value(token: str, where: str) -> int:
+    if token in (".", "b"):
+        return 0
+    if token == "o":
+        return 255
+    if len(token) == 1 and "A" <= token <= "X":
+        return ord(token) - ord("A") + 1
+    if len(token) == 2 and token[0] in _PREFIX and "A" <= token[1] <= "X":
+        v = (ord(token[0]) - ord("p")) * 24 + (ord(token[1]) - ord("A") + 25)
+        if v <= 255:
+            return v
+    raise DataError(f"{where}: bad cell value {token!r}")
+
+
+def parse_rle(text: str, dims: int, *, where: str = "cells") -> np.ndarray:
+    """Decode one run-length-encoded pattern to a float32 array of ``dims`` axes with
+    values in [0, 1] (Chan's ``rle2arr``; ragged rows and layers padded with zeros)."""
+    if not isinstance(text, str):
+        raise DataError(f"{where}: expected an RLE string, got {type(text).__name__}")
+    if dims not in (1, 2, 3, 4):
+        raise DataError(f"{where}: RLE patterns have 1 to 4 dimensions, not {dims}")
+    body = text.strip()
+    if "!" in body[:-1]:
+        raise DataError(f"{where}: '!' may only end the pattern")
+    body = body.rstrip("!")
+    # stacks[0] is the current row, stacks[d] the current block of dimension d
+    stacks: list[list] = [[] for _ in range(dims)]
+    count, prefix = "", ""
+    closing = {2: "$", 3: "%", 4: "#"}.get(dims, "")  # Chan appends the top-level delimiter
+    for i, ch in enumerate(body + closing):
+        if ch.isspace():
+            continue
+        if ch.isdigit():
+            if prefix:
+                raise DataError(f"{where}: count inside a two-character value at position {i}")
+            count += ch
+            continue
+        if ch in _PREFIX:
+            if prefix:
+                raise DataError(f"{where}: bad cell value {prefix + ch!r} at position {i}")
+            prefix = ch
+            continue
+        n = int(count) if count else 1
+        if count and n == 0:
+            raise DataError(f"{where}: zero repeat count at position {i}")
+        if ch in _DELIMS and not prefix:
+            level = _DELIMS[ch]
+            if level > dims - 1:
+                raise DataError(f"{where}: delimiter {ch!r} at position {i} in a {dims}-D pattern")
+            for d in range(level):  # close the row, then each block up to this level
+                stacks[d + 1].append(stacks[d])
+                stacks[d + 1].extend([] for _ in range(n - 1))
+                stacks[d] = []
+        else:
+            v = _value(prefix + ch, f"{where} (position {i})")
+            stacks[0].extend([v] * n)
+        count, prefix = "", ""
+    if count or prefix:
+        raise DataError(f"{where}: pattern ends in the middle of a token")
+    top = stacks[dims - 1] if dims > 1 else stacks[0]
+    if dims == 1:
+        arr = np.asarray(top, np.float32)
+    else:
+        arr = _cubify(top, dims)
+    if arr.size == 0 or not np.any(arr):
+        raise DataError(f"{where}: the pattern is empty")
+    return arr / np.float32(255.0)
+
+
+def _cubify(nested: list, dims: int) -> np.ndarray:
+    shape = [0] * dims
+
+    def measure(x, d):
+        shape[d] = max(shape[d], len(x))
+        if d < dims - 1:
+            for y in x:
+                measure(y, d + 1)
+
+    measure(nested, 0)
+    out = np.zeros(shape, np.float32)
+
+    def fill(x, d, index):
+        if d == dims - 1:
+            out[index + (slice(0, len(x)),)] = x
+        else:
+            for j, y in enumerate(x):
+                fill(y, d + 1, index + (j,))
+
+    fill(nested, 0, ())
+    return out
+
+
+def _number(params: dict, key: str, where: str, *, positive: bool = True) -> float:
+    if key not in params:
+        raise DataError(f"{where}: params has no {key!r}")
+    v = params[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+        raise DataError(f"{where}: params[{key!r}] must be a number, got {v!r}")
+    if positive and v <= 0:
+        raise DataError(f"{where}: params[{key!r}] must be > 0, got {v!r}")
+    return float(v)
+
+
+def _index(spec: dict, key: str, where: str, num_channels: int) -> int:
+    v = spec.get(key, 0)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < num_channels:
+        raise DataError(f"{where}: {key} must be a channel index in [0, {num_channels}), got {v!r}")
+    return v
+
+
+def _channel_cells(cells: Any, dims: int, where: str) -> np.ndarray:
+    if isinstance(cells, str):
+        return parse_rle(cells, dims, where=where)
+    arr = np.asarray(cells, dtype=object)
+    try:
+        arr = np.asarray(cells, dtype=np.float32)
+    except (ValueError, TypeError):
+        raise DataError(f"{where}: cells must be an RLE string or a rectangular array of numbers") from None
+    if arr.ndim != dims or arr.size == 0:
+        raise DataError(f"{where}: expected a {dims}-D array of cells, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
+        raise DataError(f"{where}: cell values must lie in [0, 1]")
+    return arr
+
+
+def parse_entry(entry: dict[str, Any], *, dims: int, source: str = "") -> Creature:
+    """One catalogue entry -> :class:`Creature` (single- or multi-channel form)."""
+    if not isinstance(entry, dict):
+        raise DataError(f"catalogue entry must be an object, got {type(entry).__name__}")
+    code = str(entry.get("code", ""))
+    where = f"Lenia creature {code!r} ({entry.get('name', '')})"
+    params, cells = entry.get("params"), entry.get("cells")
+    if not isinstance(params, dict):
+        raise DataError(f"{where}: params must be an object, got {type(params).__name__}")
+    if cells is None:
+        raise DataError(f"{where}: no cells")
+    R, T = _number(params, "R", where), _number(params, "T", where)
+    if "kernels" in params:
+        specs = params["kernels"]
+        if not isinstance(specs, list) or not specs:
+            raise DataError(f"{where}: kernels must be a non-empty list")
+        if isinstance(cells, str) or not isinstance(cells, list) or not cells:
+            raise DataError(f"{where}: a multi-channel entry needs one cells item per channel")
+        channels = [_channel_cells(c, dims, f"{where} channel {i}") for i, c in enumerate(cells)]
+        kernels = []
+        for j, spec in enumerate(specs):
+            kw = f"{where} kernel {j}"
+            if not isinstance(spec, dict):
+                raise DataError(f"{kw}: expected an object")
+            kernels.append(KernelSpec(
+                b=parse_fractions(spec.get("b"), where=f"{kw} b"),
+                m=_number(spec, "m", kw), s=_number(spec, "s", kw),
+                h=_number(spec, "h", kw, positive=False) if "h" in spec else 1.0,
+                r=_number(spec, "r", kw) if "r" in spec else 1.0,
+                c0=_index(spec, "c0", kw, len(channels)), c1=_index(spec, "c1", kw, len(channels)),
+            ))
+        core = params.get("kernel_core", "gaussian")
+        growth = params.get("growth", "gaussian")
+        if core not in KERNEL_CORES or growth not in GROWTHS:
+            raise DataError(f"{where}: unknown kernel core {core!r} or growth {growth!r}")
+    else:
+        channels = [_channel_cells(cells, dims, where)]
+        kn, gn = params.get("kn", 1), params.get("gn", 1)
+        if isinstance(kn, bool) or kn not in (1, 2, 3, 4):
+            raise DataError(f"{where}: kn must be 1-4 (kernel core), got {kn!r}")
+        if isinstance(gn, bool) or gn not in (1, 2, 3):
+            raise DataError(f"{where}: gn must be 1-3 (growth function), got {gn!r}")
+        kernels = [KernelSpec(b=parse_fractions(params.get("b"), where=f"{where} b"),
+                              m=_number(params, "m", where), s=_number(params, "s", where))]
+        core, growth = KERNEL_CORES[kn - 1], GROWTHS[gn - 1]
+    shape = np.max([c.shape for c in channels], axis=0)
+    stacked = np.zeros(tuple(int(n) for n in shape) + (len(channels),), np.float32)
+    for i, c in enumerate(channels):
+        stacked[tuple(slice(0, n) for n in c.shape) + (i,)] = c
+    return Creature(code, str(entry.get("name", "")), str(entry.get("cname", "")), R, T,
+                    tuple(kernels), core, growth, stacked, source)
+
+
+# ------------------------------------------------------------------------- expanded universe
+TESSELLATIUM_SOURCE = (
+    "Bert Chan, 'Lenia and Expanded Universe' (ALIFE 2020) and his Lenia tutorial notebook "
+    "(species VT049W, Tessellatium gyrans), MIT licence"
+)
+
+_T0 = [
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.04, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0.49, 1.0, 0, 0.03, 0.49, 0.49, 0.28, 0.16, 0.03, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.6, 0.47, 0.31, 0.58, 0.51, 0.35, 0.28, 0.22, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0.15, 0.32, 0.17, 0.61, 0.97, 0.29, 0.67, 0.59, 0.88, 1.0, 0.92, 0.8, 0.61, 0.42, 0.19, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0.25, 0.64, 0.26, 0.92, 0.04, 0.24, 0.97, 1.0, 1.0, 1.0, 1.0, 0.97, 0.71, 0.33, 0.12, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0.38, 0.84, 0.99, 0.78, 0.67, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.95, 0.62, 0.37, 0, 0],
+    [0, 0, 0, 0, 0.04, 0.11, 0, 0.69, 0.75, 0.75, 0.91, 1.0, 1.0, 0.89, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.81, 0.42, 0.07, 0],
+    [0, 0, 0, 0, 0.44, 0.63, 0.04, 0, 0, 0, 0.11, 0.14, 0, 0.05, 0.64, 1.0, 1.0, 1.0, 1.0, 1.0, 0.92, 0.56, 0.23, 0],
+    [0, 0, 0, 0, 0.11, 0.36, 0.35, 0.2, 0, 0, 0, 0, 0, 0, 0.63, 1.0, 1.0, 1.0, 1.0, 1.0, 0.96, 0.49, 0.26, 0],
+    [0, 0, 0, 0, 0, 0.4, 0.37, 0.18, 0, 0, 0, 0, 0, 0.04, 0.41, 0.52, 0.67, 0.82, 1.0, 1.0, 0.91, 0.4, 0.23, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.04, 0, 0.05, 0.45, 0.89, 1.0, 0.66, 0.35, 0.09, 0],
+    [0, 0, 0.22, 0, 0, 0, 0.05, 0.36, 0.6, 0.13, 0.02, 0.04, 0.24, 0.34, 0.1, 0, 0.04, 0.62, 1.0, 1.0, 0.44, 0.25, 0, 0],
+    [0, 0, 0, 0.43, 0.53, 0.58, 0.78, 0.9, 0.96, 1.0, 1.0, 1.0, 1.0, 0.71, 0.46, 0.51, 0.81, 1.0, 1.0, 0.93, 0.19, 0.06, 0, 0],
+    [0, 0, 0, 0, 0.23, 0.26, 0.37, 0.51, 0.71, 0.89, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.42, 0.06, 0, 0, 0],
+    [0, 0, 0, 0, 0.03, 0, 0, 0.11, 0.35, 0.62, 0.81, 0.93, 1.0, 1.0, 1.0, 1.0, 1.0, 0.64, 0.15, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0.06, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0.05, 0.09, 0.05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0] * 24,
+]
+_T1 = [
+    [0] * 24,
+    [0] * 24,
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.02, 0.28, 0.42, 0.44, 0.34, 0.18, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.34, 1.0, 1.0, 1.0, 1.0, 1.0, 0.91, 0.52, 0.14, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.01, 0.17, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.93, 0.35, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.22, 0.92, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.59, 0.09],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.71, 0.16],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.01, 0.67, 0.83, 0.85, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.68, 0.17],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.21, 0.04, 0.12, 0.58, 0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 0.57, 0.13],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.07, 0, 0, 0, 0.2, 0.64, 0.96, 1.0, 1.0, 1.0, 0.9, 0.24, 0.01],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.13, 0.29, 0, 0, 0, 0.25, 0.9, 1.0, 1.0, 1.0, 1.0, 0.45, 0.05, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.13, 0.31, 0.07, 0, 0.46, 0.96, 1.0, 1.0, 1.0, 1.0, 0.51, 0.12, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0.26, 0.82, 1.0, 0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.3, 0.05, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0.28, 0.74, 1.0, 0.95, 0.87, 1.0, 1.0, 1.0, 1.0, 1.0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0.07, 0.69, 1.0, 1.0, 1.0, 1.0, 1.0, 0.96, 0.25, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.4, 0.72, 0.9, 0.83, 0.7, 0.56, 0.43, 0.14, 0, 0, 0, 0, 0, 0],
+    [0] * 24,
+    [0] * 24,
+]
+_T2 = [
+    [0] * 24,
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.04, 0.25, 0.37, 0.44, 0.37, 0.24, 0.11, 0.04, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0.19, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.4, 0.15, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0.14, 0.48, 0.83, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.4, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0.62, 0.78, 0.94, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.64, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0.02, 0.65, 0.98, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.78, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0.15, 0.48, 0.93, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.79, 0.05, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0.33, 0.56, 0.8, 1.0, 1.0, 1.0, 0.37, 0.6, 0.94, 1.0, 1.0, 1.0, 1.0, 0.68, 0.05, 0, 0, 0],
+    [0, 0, 0, 0, 0.35, 0.51, 0.76, 0.89, 1.0, 1.0, 0.72, 0.15, 0, 0.29, 0.57, 0.69, 0.86, 1.0, 0.92, 0.49, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0.38, 0.86, 1.0, 1.0, 0.96, 0.31, 0, 0, 0, 0, 0.02, 0.2, 0.52, 0.37, 0.11, 0, 0, 0, 0],
+    [0, 0, 0.01, 0, 0, 0.07, 0.75, 1.0, 1.0, 1.0, 0.48, 0.03, 0, 0, 0, 0, 0, 0.18, 0.07, 0, 0, 0, 0, 0],
+    [0, 0.11, 0.09, 0.22, 0.15, 0.32, 0.71, 0.94, 1.0, 1.0, 0.97, 0.54, 0.12, 0.02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0.06, 0.33, 0.47, 0.51, 0.58, 0.77, 0.95, 1.0, 1.0, 1.0, 1.0, 0.62, 0.12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0.04, 0.4, 0.69, 0.88, 0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 0.93, 0.68, 0.22, 0.02, 0, 0, 0.01, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0.39, 0.69, 0.91, 1.0, 1.0, 1.0, 1.0, 1.0, 0.85, 0.52, 0.35, 0.24, 0.17, 0.07, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0.29, 0.82, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.67, 0.29, 0.02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0.2, 0.51, 0.77, 0.96, 0.93, 0.71, 0.4, 0.16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0.08, 0.07, 0.03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+]
+
+TESSELLATIUM_GYRANS: dict[str, Any] = {
+    "code": "VT049W",
+    "name": "Tessellatium gyrans",
+    "cname": "",
+    "params": {
+        "R": 12, "T": 2, "kernel_core": "gaussian", "growth": "gaussian",
+        "kernels": [
+            {"b": "1", "m": 0.272, "s": 0.0595, "h": 0.138, "r": 0.91, "c0": 0, "c1": 0},
+            {"b": "1", "m": 0.349, "s": 0.1585, "h": 0.48, "r": 0.62, "c0": 0, "c1": 0},
+            {"b": "1,1/4", "m": 0.2, "s": 0.0332, "h": 0.284, "r": 0.5, "c0": 0, "c1": 0},
+            {"b": "0,1", "m": 0.114, "s": 0.0528, "h": 0.256, "r": 0.97, "c0": 1, "c1": 1},
+            {"b": "1", "m": 0.447, "s": 0.0777, "h": 0.5, "r": 0.72, "c0": 1, "c1": 1},
+            {"b": "5/6,1", "m": 0.247, "s": 0.0342, "h": 0.622, "r": 0.8, "c0": 1, "c1": 1},
+            {"b": "1", "m": 0.21, "s": 0.0617, "h": 0.35, "r": 0.96, "c0": 2, "c1": 2},
+            {"b": "1", "m": 0.462, "s": 0.1192, "h": 0.218, "r": 0.56, "c0": 2, "c1": 2},
+            {"b": "1", "m": 0.446, "s": 0.1793, "h": 0.556, "r": 0.78, "c0": 2, "c1": 2},
+            {"b": "11/12,1", "m": 0.327, "s": 0.1408, "h": 0.344, "r": 0.79, "c0": 0, "c1": 1},
+            {"b": "3/4,1", "m": 0.476, "s": 0.0995, "h": 0.456, "r": 0.5, "c0": 0, "c1": 2},
+            {"b": "11/12,1", "m": 0.379, "s": 0.0697, "h": 0.67, "r": 0.72, "c0": 1, "c1": 0},
+            {"b": "1", "m": 0.262, "s": 0.0877, "h": 0.42, "r": 0.68, "c0": 1, "c1": 2},
+            {"b": "1/6,1,0", "m": 0.412, "s": 0.1101, "h": 0.43, "r": 0.82, "c0": 2, "c1": 0},
+            {"b": "1", "m": 0.201, "s": 0.0786, "h": 0.278, "r": 0.82, "c0": 2, "c1": 1},
+        ],
+    },
+    "cells": [_T0, _T1, _T2],
+}
+"""Chan's three-channel, fifteen-kernel creature (his "aquarium" example), in the
+catalogue's multi-channel entry form; it ships with the package (no data file)."""
+
+
+def tessellatium_gyrans() -> Creature:
+    return parse_entry(TESSELLATIUM_GYRANS, dims=2, source=TESSELLATIUM_SOURCE)

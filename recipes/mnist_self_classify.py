@@ -1,0 +1,200 @@
+"""Recipe: train the self-classifying MNIST neural CA (Randazzo et al. 2020).
+
+    cax-zoo train mnist_self_classify --out runs/mnist            # full config
+    python -m recipes.mnist_self_classify --smoke --out /tmp/smoke  # seconds (CI)
+
+Each iteration draws a batch from a pool of CA states; a fraction of it is reseeded with
+fresh training digits (state zero) and a fraction is *mutated* (a new digit under the old
+hidden state, as in the paper, so the cells learn to change their minds). The batch is
+rolled out ``rollout_steps`` steps; the loss is the L2 distance of the live cells' logits
+to the one-hot label, averaged over the cells and over every step of the rollout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cax_zoo._families._mnist_self_classify import NUM_CLASSES, SelfClassifyingMNIST, evaluate
+from cax_zoo._training._checkpoint import key_data, load_checkpoint
+from cax_zoo._training._loop import train_loop
+from cax_zoo._training._optim import make_optimizer
+from cax_zoo._training._pool import pool_sample, pool_update
+from cax_zoo._training._recipe_cli import (
+    RecipeRun, begin, initial_model, parse_recipe_args, run_main,
+)
+from cax_zoo._training._release import model_card, release_run
+
+NAME = "mnist_self_classify"
+PAPER = "Randazzo, Mordvintsev, Niklasson, Levin & Wang 2020, Distill, 'Self-classifying MNIST Digits'"
+
+FULL: dict[str, Any] = {
+    "seed": 0,
+    "steps": 20000,
+    "batch_size": 16,
+    "pool_size": 1024,
+    "rollout_steps": 20,
+    "reseed": 4,  # fresh digits (zero state) per batch
+    "mutate": 4,  # new digit under the old hidden state per batch
+    "lr": 1e-3,
+    "lr_schedule": "cosine",
+    "lr_decay": 0.05,
+    "lr_boundaries": [],
+    "normalize_gradients": True,
+    "hidden_channels": 9,
+    "hidden_units": 80,
+    "perception": "learned",
+    "mlp_depth": 1,
+    "fire_rate": 0.5,
+    "alive_threshold": 0.1,
+    "default_steps": 100,
+    "checkpoint_every": 250,
+    "eval_limit": 10000,
+}
+SMOKE: dict[str, Any] = {
+    **FULL, "steps": 6, "batch_size": 2, "pool_size": 8, "rollout_steps": 3, "reseed": 1,
+    "mutate": 1, "hidden_units": 8, "checkpoint_every": 2, "eval_limit": 16, "default_steps": 5,
+}
+
+
+def _create(cfg: dict[str, Any]) -> SelfClassifyingMNIST:
+    return SelfClassifyingMNIST(
+        hidden_channels=cfg["hidden_channels"], hidden_units=cfg["hidden_units"],
+        perception=cfg["perception"], mlp_depth=cfg["mlp_depth"], fire_rate=cfg["fire_rate"],
+        alive_threshold=cfg["alive_threshold"], default_steps=cfg["default_steps"],
+        key=jax.random.PRNGKey(cfg["seed"]),
+    )
+
+
+def _fresh(model, images, labels, idx):
+    grey = images[idx].astype(jnp.float32) / 255.0
+    state = jnp.zeros(grey.shape + (model.num_channels,), jnp.float32).at[..., 0].set(grey)
+    return state, labels[idx].astype(jnp.int32)
+
+
+def per_sample_loss(model, states, labels):
+    """Mean over live cells of the squared error of the logits to the one-hot label."""
+    alive = (states[..., 0] > model.alive_threshold).astype(jnp.float32)
+    target = jax.nn.one_hot(labels, NUM_CLASSES)[:, None, None, :]
+    err = jnp.sum((states[..., -NUM_CLASSES:] - target) ** 2, axis=-1)
+    return jnp.sum(err * alive, axis=(1, 2)) / jnp.maximum(jnp.sum(alive, axis=(1, 2)), 1.0)
+
+
+def make_train_step(optimizer, cfg: dict[str, Any]):
+    b, t = cfg["batch_size"], cfg["rollout_steps"]
+    n_reseed, n_mutate = cfg["reseed"], cfg["mutate"]
+
+    @eqx.filter_jit
+    def train_step(model, opt_state, pool, images, labels, key):
+        k_pool, k_new, k_mut, k_roll = jax.random.split(key, 4)
+        idx, (states, labs) = pool_sample(pool, k_pool, b)
+        if n_reseed:
+            fs, fl = _fresh(model, images, labels, jax.random.randint(k_new, (n_reseed,), 0, images.shape[0]))
+            states, labs = states.at[:n_reseed].set(fs), labs.at[:n_reseed].set(fl)
+        if n_mutate:
+            lo, hi = n_reseed, n_reseed + n_mutate
+            fs, fl = _fresh(model, images, labels, jax.random.randint(k_mut, (n_mutate,), 0, images.shape[0]))
+            alive = (fs[..., :1] > model.alive_threshold).astype(jnp.float32)
+            mutated = jnp.concatenate([fs[..., :1], states[lo:hi, ..., 1:] * alive], axis=-1)
+            states, labs = states.at[lo:hi].set(mutated), labs.at[lo:hi].set(fl)
+
+        def loss_fn(m):
+            def body(s, k):
+                s = jax.vmap(lambda x, kk: m.step(x, key=kk))(s, jax.random.split(k, b))
+                return s, per_sample_loss(m, s, labs)
+
+            final, losses = jax.lax.scan(body, states, jax.random.split(k_roll, t))
+            return jnp.mean(losses), final
+
+        (loss, final), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model)
+        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
+        model = eqx.apply_updates(model, updates)
+        pool = pool_update(pool, idx, (jax.lax.stop_gradient(final), labs))
+        return model, opt_state, pool, loss
+
+    return train_step
+
+
+def train(run: RecipeRun) -> int:
+    from cax_zoo._data._mnist import load_mnist
+
+    begin(run)
+    images_np, labels_np = load_mnist("train", data=run.options.data)
+    cfg = run.config
+    if cfg["reseed"] + cfg["mutate"] > cfg["batch_size"]:
+        from cax_zoo._errors import ConfigError
+
+        raise ConfigError("reseed + mutate must not exceed batch_size")
+    model = initial_model(run, lambda: _create(cfg))
+    optimizer = make_optimizer(
+        cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"], boundaries=cfg["lr_boundaries"],
+        decay=cfg["lr_decay"], normalize_gradients=cfg["normalize_gradients"])
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
+    images, labels = jnp.asarray(images_np), jnp.asarray(labels_np.astype(np.int32))
+    base_key = jax.random.PRNGKey(cfg["seed"])
+    pool_idx = jax.random.randint(jax.random.fold_in(base_key, -1 % (2**31)), (cfg["pool_size"],), 0, len(images_np))
+    pool = _fresh(model, images, labels, pool_idx)
+    trees = {"model": model, "opt_state": opt_state, "pool": pool}
+    start, history, elapsed = 0, [], 0.0
+    if run.resume:
+        trees, start, meta = load_checkpoint(run.checkpoint_dir, trees)
+        history, elapsed = meta.get("history", []), float(meta.get("train_seconds", 0.0))
+        print(f"resumed from step {start} of {cfg['steps']}")
+    step_fn = make_train_step(optimizer, cfg)
+    t0 = time.time()
+
+    def one(tr, step):
+        m, o, p, loss = step_fn(tr["model"], tr["opt_state"], tr["pool"], images, labels,
+                                jax.random.fold_in(base_key, step))
+        return {"model": m, "opt_state": o, "pool": p}, loss
+
+    def meta(done, hist):
+        return {"config": cfg, "seed": cfg["seed"], "key_data": key_data(base_key), "history": hist,
+                "train_seconds": elapsed + time.time() - t0, "command": run.command}
+
+    trees, history, completed = train_loop(
+        one, trees, start_step=start, num_steps=cfg["steps"], checkpoint_dir=run.checkpoint_dir,
+        checkpoint_every=cfg["checkpoint_every"], meta=meta, history=history,
+        stop_after=run.stop_after, progress=run.progress, desc=NAME, finish_now=run.finish_now, log_every=10 if not run.smoke else 1)
+    if not completed:
+        print(f"stopped after step {run.stop_after}; continue with --resume")
+        return 0
+    model = trees["model"]
+    steps_done = start if run.finish_now else cfg["steps"]
+    train_seconds = elapsed + time.time() - t0
+    print(f"evaluating on {cfg['eval_limit']} test digits ...")
+    metrics = evaluate(model, data=run.options.data, limit=cfg["eval_limit"], progress=run.progress)
+    metrics = {**metrics, "final_train_loss": history[-1][1] if history else None,
+               "train_steps": steps_done, "train_seconds": round(train_seconds, 1)}
+    print({k: metrics[k] for k in ("accuracy", "pixel_accuracy", "accuracy_by_step")})
+    card = model_card(
+        f"mnist_self_classify{' (smoke test)' if run.smoke else ''}",
+        summary="A self-classifying MNIST neural CA: every live pixel of a digit votes for a class; "
+                "the label is the majority vote. Load with `cax_zoo.load('mnist_self_classify')`.",
+        paper=PAPER, command=run.command, config=cfg, metrics=metrics,
+        notes=run.options.notes or "",
+        usage="import cax_zoo\nmodel = cax_zoo.load('mnist_self_classify')\n"
+              "labels = model.classify(images)  # (B, 28, 28) uint8 -> (B,) int",
+    )
+    release_run(model, NAME, root=run.out, card=card, metrics=metrics, push_to_hub=run.push_to_hub)
+    return 0
+
+
+def _add_arguments(parser) -> None:
+    parser.add_argument("--data", default=None, help="folder with the MNIST .gz files (default $CAX_ZOO_DATA/mnist)")
+    parser.add_argument("--notes", default=None, help="text added to the model card")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_main(train, lambda: parse_recipe_args(
+        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE,
+        add_arguments=_add_arguments))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

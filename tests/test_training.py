@@ -1,0 +1,145 @@
+"""The shared training machinery (cax_zoo._training) and the recipe command line,
+exercised through the MNIST recipe's --smoke config."""
+
+import json
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import cax_zoo
+from cax_zoo import ConfigError, WeightsError
+from cax_zoo._training._checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from cax_zoo._training._optim import make_optimizer, normalize_per_parameter
+from cax_zoo._training._pool import circle_masks, pool_sample, pool_update
+from cax_zoo._training._recipe_cli import apply_overrides
+from cax_zoo._weights import read_weights
+
+from recipes import mnist_self_classify as recipe
+
+
+def _run(tmp, *args):
+    return recipe.main(["--smoke", "--no-progress", "--out", str(tmp), *args])
+
+
+def _final_arrays(out):
+    record = json.loads((out / "checkpoints" / "checkpoint.json").read_text())
+    return record, read_weights(out / "checkpoints" / record["file"])
+
+
+def test_smoke_run_releases_a_loadable_model(tmp_path):
+    assert _run(tmp_path / "a") == 0
+    folder = tmp_path / "a" / "mnist_self_classify"
+    model = cax_zoo.load_pretrained(folder)
+    assert type(model).__name__ == "SelfClassifyingMNIST"
+    config = json.loads((folder / "config.json").read_text())
+    assert set(config["metrics"]) >= {"accuracy", "pixel_accuracy", "accuracy_by_step"}
+    card = (folder / "README.md").read_text()
+    assert "cax-zoo train mnist_self_classify --smoke" in card  # the exact command
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert "mnist_self_classify" in manifest
+
+
+def test_resume_after_stop_is_bit_identical(tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert _run(straight) == 0
+    assert _run(split, "--stop-after", "3") == 0
+    record, _ = _final_arrays(split)
+    assert record["step"] == 3 and not (split / "mnist_self_classify").exists()
+    assert _run(split, "--resume") == 0
+    (ra, a), (rb, b) = _final_arrays(straight), _final_arrays(split)
+    assert ra["step"] == rb["step"] == recipe.SMOKE["steps"]
+    assert a.keys() == b.keys() and any(k.startswith("opt_state.") for k in a)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert ra["meta"]["history"] == rb["meta"]["history"]
+
+
+def test_fine_tune_from_pretrained_loads_and_changes_weights(tmp_path):
+    assert _run(tmp_path / "base") == 0
+    base_folder = tmp_path / "base" / "mnist_self_classify"
+    assert _run(tmp_path / "ft", "--init", "pretrained", "--pretrained", str(base_folder),
+                "--config", "lr=0.01") == 0
+    before = read_weights(base_folder / "model.safetensors")
+    after = read_weights(tmp_path / "ft" / "mnist_self_classify" / "model.safetensors")
+    assert before.keys() == after.keys()
+    assert any(not np.array_equal(before[k], after[k]) for k in before)
+    # the fine-tuned run started from the pretrained weights, not from a fresh init
+    fresh = recipe._create(recipe.SMOKE)
+    start = eqx.filter(fresh, eqx.is_array)
+    assert not np.array_equal(np.asarray(start.mlp.weights[0]), after["mlp.weights.0"])
+
+
+def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
+    assert _run(tmp_path / "x", "--config", "no_such_key=1") == 2
+    assert "unknown config key 'no_such_key'" in capsys.readouterr().err
+    assert _run(tmp_path / "x", "--config", "steps=abc") == 2
+    assert "expected an integer" in capsys.readouterr().err
+    assert _run(tmp_path / "y", "--resume") == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert _run(tmp_path / "z", "--stop-after", "2") == 0
+    assert _run(tmp_path / "z") == 2  # would overwrite the checkpoints of another run
+    assert "--resume" in capsys.readouterr().err
+    assert _run(tmp_path / "z", "--resume", "--config", "lr=0.5") == 2
+    assert "differs from the checkpoint" in capsys.readouterr().err
+
+
+def test_apply_overrides_types():
+    base = {"a": 1, "b": 0.5, "c": True, "d": "x", "e": [1, 2]}
+    out = apply_overrides(base, ["a=3", "b=2", "c=false", "d=hello world", "e=[3]"])
+    assert out == {"a": 3, "b": 2.0, "c": False, "d": "hello world", "e": [3]}
+    with pytest.raises(ConfigError):
+        apply_overrides(base, ["a"])
+    with pytest.raises(ConfigError):
+        apply_overrides(base, ["e=5"])
+
+
+def test_checkpoint_round_trip_and_keep(tmp_path):
+    mlp = cax_zoo.CellMLP([3, 4, 2], key=jax.random.PRNGKey(0), zero_last=False)
+    opt = optax.adam(1e-3)
+    state = opt.init(eqx.filter(mlp, eqx.is_array))
+    pool = jnp.arange(6.0).reshape(3, 2)
+    for step in (1, 2, 3):
+        save_checkpoint(tmp_path, {"model": mlp, "opt_state": state, "pool": pool}, step=step,
+                        meta={"config": {"x": step}})
+    assert has_checkpoint(tmp_path)
+    assert len(list(tmp_path.glob("ckpt-*.safetensors"))) == 2
+    trees, step, meta = load_checkpoint(tmp_path, {"model": mlp, "opt_state": state, "pool": pool})
+    assert step == 3 and meta == {"config": {"x": 3}}
+    np.testing.assert_array_equal(trees["model"].weights[0], mlp.weights[0])
+    np.testing.assert_array_equal(trees["pool"], pool)
+    with pytest.raises(WeightsError):
+        load_checkpoint(tmp_path / "missing", {"model": mlp})
+    other = cax_zoo.CellMLP([3, 5, 2], key=jax.random.PRNGKey(0))
+    with pytest.raises(WeightsError, match="shape"):
+        load_checkpoint(tmp_path, {"model": other})
+
+
+def test_per_parameter_gradient_normalisation():
+    grads = {"a": jnp.array([3.0, 4.0]), "b": jnp.full((2, 2), 10.0)}
+    out, _ = normalize_per_parameter().update(grads, optax.EmptyState())
+    for v in jax.tree_util.tree_leaves(out):
+        assert float(jnp.linalg.norm(v)) == pytest.approx(1.0, rel=1e-5)
+    opt = make_optimizer(1e-2, schedule="piecewise", boundaries=[2], decay=0.1)
+    params = {"w": jnp.ones(3)}
+    st = opt.init(params)
+    upd, st = opt.update({"w": jnp.array([1e6, 0.0, 0.0])}, st, params)
+    assert float(jnp.max(jnp.abs(upd["w"]))) <= 1.01e-2  # Adam step bounded by lr
+    with pytest.raises(ConfigError):
+        make_optimizer(1e-3, schedule="nope")
+
+
+def test_pool_sample_update_and_damage():
+    pool = {"x": jnp.arange(10.0)[:, None], "y": jnp.arange(10)}
+    idx, batch = pool_sample(pool, jax.random.PRNGKey(0), 4)
+    assert len(set(np.asarray(idx).tolist())) == 4
+    np.testing.assert_array_equal(batch["x"][:, 0], np.asarray(idx, np.float32))
+    new = pool_update(pool, idx, {"x": -batch["x"], "y": batch["y"]})
+    np.testing.assert_array_equal(np.asarray(new["x"])[np.asarray(idx), 0], -np.asarray(idx, np.float32))
+    masks = circle_masks(jax.random.PRNGKey(1), 5, (32, 32))
+    assert masks.shape == (5, 32, 32, 1)
+    frac = 1 - np.asarray(masks).mean(axis=(1, 2, 3))
+    assert (frac > 0).all() and (frac < 0.6).all()  # a disc of radius 0.1-0.4 of the half-size
