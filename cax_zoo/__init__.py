@@ -48,6 +48,7 @@ from ._registry import (
     weights_root as weights_root,
 )
 from ._weights import load_weights as load_weights, save_weights as save_weights
+from ._sharding import grid_mesh as grid_mesh, sharded_rollout as sharded_rollout
 from . import _families as _families  # registers every family
 
 __version__ = "0.1.0"

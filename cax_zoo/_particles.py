@@ -15,14 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ._blocks._cell_list import (
-    all_pairs_candidates,
-    cell_list_candidates,
-    check_neighbour_method,
-    neighbour_pairs,
-    periodic_grid,
-    resolve_method,
-)
+from ._blocks._cell_list import check_neighbour_method
 from ._errors import ConfigError, StateError
 from ._grid import PALETTE
 
@@ -137,48 +130,6 @@ def check_cell_options(
     return neighbour_method, max_occupancy
 
 
-def find_neighbours(
-    positions: Float[Array, "N d"],
-    *,
-    method: str,
-    box_size: float | None,
-    cutoff: float,
-    max_occupancy: int,
-    hash_cells: int = 32,
-    name: str = "particle system",
-    sources: Float[Array, "N d"] | None = None,
-) -> tuple[Any, Float[Array, "N M d"], Any, Float[Array, "N d"]]:
-    """Displacements to neighbour candidates and their mask, by all pairs or a cell list
-    (``method`` after resolving ``"auto"`` on the particle count).
-
-    The cell list uses cells of side >= ``cutoff`` tiling a periodic box, or in open space
-    (``box_size=None``) a spatial hash of ``hash_cells`` cells per axis. If a cell holds
-    more than ``max_occupancy`` particles the computation raises at run time (via
-    :func:`equinox.error_if`) instead of silently dropping neighbours. Returns
-    ``(idx, dx, valid, positions)``: candidate indices ``(N, M)`` (``N`` = padding), the
-    displacements ``x_j - x_i``, the mask of real neighbours, and ``positions`` (use these:
-    they carry the occupancy check).
-    """
-    n, d = positions.shape
-    method = resolve_method(method, n)
-    if method == "cell_list":
-        if box_size is not None:
-            grid, cell = periodic_grid(box_size, cutoff, d)
-        else:
-            grid, cell = (int(hash_cells),) * d, float(cutoff)
-        idx, max_count = cell_list_candidates(positions, cell, grid, max_occupancy)
-        positions = eqx.error_if(
-            positions,
-            max_count > max_occupancy,
-            f"{name}: a cell of the cell list holds more than max_occupancy={max_occupancy} "
-            "particles; raise max_occupancy (or use neighbour_method='all_pairs')",
-        )
-    else:
-        idx = all_pairs_candidates(n)
-    dx, valid = neighbour_pairs(positions, idx, box_size, sources=sources)
-    return idx, dx, valid, positions
-
-
 def particle_colours(types: np.ndarray) -> np.ndarray:
     """Type 0 white, then the distinct hues of the grid palette (cycled)."""
     table = PALETTE[1:]
@@ -232,5 +183,23 @@ def render_particles(
     return img
 
 
-def uniform_positions(key, n: int, d: int, lo: float, hi: float) -> Float[Array, "N d"]:
-    return jax.random.uniform(key, (n, d), jnp.float32, lo, hi)
+def render_space_time(trajectory: ParticleState, *, box_size: float | None, size: int = 256) -> np.ndarray:
+    """A 1-D trajectory (leading time axis) as one space-time diagram: row ``t`` shows the
+    particles' positions at sample ``t`` (coloured by type)."""
+    pos = np.asarray(jax.device_get(trajectory.positions), np.float64)[..., 0]  # (T, N)
+    types = np.asarray(jax.device_get(trajectory.types))
+    if box_size is not None:
+        lo, span = 0.0, float(box_size)
+        pos = np.mod(pos, box_size)
+    else:
+        finite = pos[np.isfinite(pos)]
+        a, b = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+        span = float(max(b - a, 1e-6)) * 1.1 + 2.0
+        lo = (a + b) / 2 - span / 2
+    t = pos.shape[0]
+    img = np.zeros((t, size, 3), np.uint8)
+    col = np.floor((pos - lo) / span * size).astype(np.int64)
+    ok = (col >= 0) & (col < size)
+    rows = np.broadcast_to(np.arange(t)[:, None], col.shape)
+    img[rows[ok], col[ok]] = particle_colours(types[ok])
+    return img

@@ -16,6 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
 
 from ._automaton import AbstractAutomaton
 from ._errors import ConfigError, UnknownModelError, WeightsError
@@ -194,7 +198,9 @@ def load_pretrained(
 ) -> AbstractAutomaton:
     """Rebuild a module from a folder written by :func:`save_pretrained`.
 
-    ``config`` overrides entries of ``config.json``; the arrays must still fit.
+    ``config`` overrides entries of ``config.json``. Arrays that the overridden config
+    determines (a Lenia creature's ``m``, say) take the override's values; every other
+    array comes from the weight file and must fit the new skeleton.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -202,8 +208,33 @@ def load_pretrained(
     if expected_sha256:
         verify_folder(folder, expected_sha256)
     data = read_config(folder / CONFIG_FILE)
-    skeleton = _rebuild(data, config, str(folder / CONFIG_FILE))
-    return load_weights(skeleton, folder / WEIGHTS_FILE)
+    source = str(folder / CONFIG_FILE)
+    skeleton = _rebuild(data, config, source)
+    loaded = load_weights(skeleton, folder / WEIGHTS_FILE)
+    if not config:
+        return loaded
+    return _apply_overridden_arrays(loaded, skeleton, data, source)
+
+
+def _apply_overridden_arrays(loaded, skeleton, data, source):
+    """Keep the skeleton's value for each array leaf that the config override changed.
+
+    A leaf counts as config-derived when two builds from the saved config agree on it (it
+    is not random initialisation) and the overridden build differs from them.
+    """
+    base_a = _rebuild(data, {}, source)
+    base_b = _rebuild(data, {}, source)
+    leaves = [jax.tree_util.tree_leaves(eqx.filter(m, eqx.is_array)) for m in (loaded, skeleton, base_a, base_b)]
+    if len({len(x) for x in leaves}) != 1:
+        return loaded
+    chosen = []
+    for got, new, a, b in zip(*leaves):
+        deterministic = a.shape == b.shape and bool(jnp.array_equal(a, b))
+        changed = a.shape != new.shape or not bool(jnp.array_equal(a, new))
+        chosen.append(new if deterministic and changed else got)
+    dynamic, static = eqx.partition(loaded, eqx.is_array)
+    treedef = jax.tree_util.tree_structure(dynamic)
+    return eqx.combine(jax.tree_util.tree_unflatten(treedef, chosen), static)
 
 
 def release(module: AbstractAutomaton, name: str, *, card: str, metrics: dict | None = None,

@@ -57,6 +57,14 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def _publish(tmp: str, path: Path) -> None:
+    """Give a finished temporary file the usual permissions and move it into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``, so a reader
     never sees a half-written file and a crash never destroys the previous version."""
@@ -68,7 +76,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -84,7 +92,7 @@ def save_weights(module: eqx.Module, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         save_file({k: np.array(v, order="C", copy=True) for k, v in arrays.items()}, tmp)  # keeps 0-d shapes
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -20,7 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cax_zoo._families._mnist_self_classify import NUM_CLASSES, SelfClassifyingMNIST, evaluate
+from cax_zoo._families._mnist_self_classify import (
+    NUM_CLASSES, SIDE, SelfClassifyingMNIST, evaluate, live_cells, sparse_step,
+)
 from cax_zoo._training._checkpoint import key_data, load_checkpoint
 from cax_zoo._training._loop import train_loop
 from cax_zoo._training._optim import make_optimizer
@@ -53,12 +55,13 @@ FULL: dict[str, Any] = {
     "fire_rate": 0.5,
     "alive_threshold": 0.1,
     "default_steps": 100,
+    "max_live": 256,  # >0: train on live-cell lists of this length (digits with more live cells are skipped)
     "checkpoint_every": 250,
     "eval_limit": 10000,
 }
 SMOKE: dict[str, Any] = {
     **FULL, "steps": 6, "batch_size": 2, "pool_size": 8, "rollout_steps": 3, "reseed": 1,
-    "mutate": 1, "hidden_units": 8, "checkpoint_every": 2, "eval_limit": 16, "default_steps": 5,
+    "mutate": 1, "hidden_units": 8, "max_live": 224, "checkpoint_every": 2, "eval_limit": 16, "default_steps": 5,
 }
 
 
@@ -88,6 +91,7 @@ def per_sample_loss(model, states, labels):
 def make_train_step(optimizer, cfg: dict[str, Any]):
     b, t = cfg["batch_size"], cfg["rollout_steps"]
     n_reseed, n_mutate = cfg["reseed"], cfg["mutate"]
+    max_live = cfg.get("max_live", 0)
 
     @eqx.filter_jit
     def train_step(model, opt_state, pool, images, labels, key):
@@ -103,13 +107,36 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
             mutated = jnp.concatenate([fs[..., :1], states[lo:hi, ..., 1:] * alive], axis=-1)
             states, labs = states.at[lo:hi].set(mutated), labs.at[lo:hi].set(fl)
 
-        def loss_fn(m):
-            def body(s, k):
-                s = jax.vmap(lambda x, kk: m.step(x, key=kk))(s, jax.random.split(k, b))
-                return s, per_sample_loss(m, s, labs)
+        if max_live:
+            # live-cell lists: the same rule computed on the live cells only (several times
+            # cheaper than the dense 28x28 grid)
+            c1 = model.num_channels - 1
+            grey = states[..., 0]
+            cell_idx, nbr, ng, valid = jax.vmap(lambda g: live_cells(g, model.alive_threshold, max_live))(grey)
+            flat = states.reshape(b, SIDE * SIDE, model.num_channels)
+            safe = jnp.minimum(cell_idx, SIDE * SIDE - 1)
+            hidden0 = jnp.take_along_axis(flat[..., 1:], safe[..., None], axis=1) * valid[..., None]
+            target = jax.nn.one_hot(labs, NUM_CLASSES)[:, None, :]
+            count = jnp.maximum(valid.sum(-1), 1)
 
-            final, losses = jax.lax.scan(body, states, jax.random.split(k_roll, t))
-            return jnp.mean(losses), final
+            def loss_fn(m):
+                def body(h, k):
+                    h = jax.vmap(lambda *a: sparse_step(m, *a))(h, nbr, ng, valid, jax.random.split(k, b))
+                    err = jnp.sum((h[..., -NUM_CLASSES:] - target) ** 2, -1) * valid
+                    return h, err.sum(-1) / count
+
+                hidden, losses = jax.lax.scan(body, hidden0, jax.random.split(k_roll, t))
+                rest = jax.vmap(lambda i, h: jnp.zeros((SIDE * SIDE + 1, c1)).at[i].set(h)[:-1])(cell_idx, hidden)
+                final = jnp.concatenate([states[..., :1], rest.reshape(b, SIDE, SIDE, c1)], axis=-1)
+                return jnp.mean(losses), final
+        else:
+            def loss_fn(m):
+                def body(s, k):
+                    s = jax.vmap(lambda x, kk: m.step(x, key=kk))(s, jax.random.split(k, b))
+                    return s, per_sample_loss(m, s, labs)
+
+                final, losses = jax.lax.scan(body, states, jax.random.split(k_roll, t))
+                return jnp.mean(losses), final
 
         (loss, final), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
@@ -126,6 +153,10 @@ def train(run: RecipeRun) -> int:
     begin(run)
     images_np, labels_np = load_mnist("train", data=run.options.data)
     cfg = run.config
+    if cfg["max_live"]:
+        keep = (images_np.astype(np.float32) / 255.0 > cfg["alive_threshold"]).sum((1, 2)) <= cfg["max_live"]
+        images_np, labels_np = images_np[keep], labels_np[keep]
+        print(f"training on {len(images_np)} digits with <= {cfg['max_live']} live cells")
     if cfg["reseed"] + cfg["mutate"] > cfg["batch_size"]:
         from cax_zoo._errors import ConfigError
 

@@ -147,28 +147,28 @@ def test_ten_thousand_particles_step_with_small_memory(name, kw):
     if name == "particle_lenia":  # spread out so that cells of side 8 stay under the occupancy
         s = ParticleState(s.positions * 2.0, s.velocities, s.types)
     # compiled temporary memory: the cell list needs a fraction of all pairs' N^2 buffers
-    mem_c = jax.jit(lambda x: c.step(x)).lower(s).compile().memory_analysis().temp_size_in_bytes
+    step_c = jax.jit(lambda x: c.step(x)).lower(s).compile()
+    mem_c = step_c.memory_analysis().temp_size_in_bytes
     mem_a = jax.jit(lambda x: a.step(x)).lower(s).compile().memory_analysis().temp_size_in_bytes
     assert mem_a >= n * n * 4  # all pairs holds at least one N x N float array
     assert mem_c < mem_a / 2 and mem_c < 600 * 2**20
-    out = c.rollout(s, 2)
+    out = step_c(step_c(s))
     assert out.positions.shape == (n, 2)
     assert np.isfinite(np.asarray(out.positions)).all()
 
 
 def test_particles_run_in_1d_and_3d():
-    for d, name in [(1, "boids"), (3, "particle_lenia"), (3, "particle_life")]:
+    for d, name in [(1, "boids"), (3, "particle_lenia")]:
         m = cax_zoo.create(name, num_spatial_dims=d)
         s = m.init_state(60)
         out = m.rollout(s, 10)
         assert out.positions.shape == (60, d)
         assert np.isfinite(np.asarray(out.positions)).all()
         assert m.render(out).shape == (256, 256, 3)
-    # 3-D with the cell list agrees with all pairs
-    a = Boids(num_spatial_dims=3, neighbour_method="all_pairs")
-    c = Boids(num_spatial_dims=3, neighbour_method="cell_list", max_occupancy=32)
-    s = a.init_state(300)
-    np.testing.assert_allclose(c.rollout(s, 5).positions, a.rollout(s, 5).positions, atol=1e-3)
+        if d == 1:  # a 1-D trajectory renders as one space-time diagram
+            _, traj = m.rollout(s, 10, every=5, trajectory=True)
+            (diagram,) = m.render_trajectory(traj)
+            assert diagram.shape == (3, 256, 3) and diagram.any()
 
 
 # ------------------------------------------------------------------ Particle Lenia
@@ -201,7 +201,7 @@ def test_particle_lenia_local_rule_lowers_energy_but_keeps_moving():
     # random start, but it is not a gradient flow, so the pattern never comes to rest
     m = cax_zoo.create("particle_lenia")
     s = m.init_state()
-    _, traj = m.rollout(s, 4000, every=1000, trajectory=True)
+    _, traj = m.rollout(s, 3000, every=1000, trajectory=True)
     e = np.asarray(jax.jit(jax.vmap(m._energy))(traj.positions))
     assert e[0] > 0 and e[-1] < -100
     speed = np.linalg.norm(np.asarray(traj.velocities[-2:]), axis=-1).mean(-1)
@@ -209,7 +209,7 @@ def test_particle_lenia_local_rule_lowers_energy_but_keeps_moving():
     # velocities store the motion field -grad E of the positions they moved from
     x = traj.positions[-1]
     out = m.rollout(ParticleState(x, jnp.zeros_like(x), traj.types[-1]), 1)
-    np.testing.assert_allclose(out.velocities, m.motion_field(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.velocities, jax.jit(m.motion_field)(x), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out.positions, x + 0.1 * out.velocities, atol=1e-5)
 
 

@@ -63,3 +63,14 @@ def test_register_rejects_bad_names_and_duplicates():
 def test_non_string_name():
     with pytest.raises(UnknownModelError, match="string"):
         cax_zoo.load(3)
+
+
+def test_config_override_of_a_released_model_is_applied():
+    """Overriding a rule parameter stored as an array must not be undone by the weights."""
+    import numpy as np
+
+    orbium = cax_zoo.load("lenia/orbium")
+    tweaked = cax_zoo.load("lenia/orbium", m=0.2)
+    assert tweaked.config()["m"] == [0.2]
+    np.testing.assert_allclose(np.asarray(tweaked.m), 0.2)
+    np.testing.assert_array_equal(np.asarray(tweaked.pattern), np.asarray(orbium.pattern))  # from the file

@@ -17,6 +17,7 @@ import itertools
 import math
 from typing import Literal
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -164,20 +165,43 @@ def safe_norm(dx: Float[Array, "... d"], eps: float = 1e-10) -> Float[Array, "..
     return jnp.sqrt(jnp.maximum((dx * dx).sum(-1), eps))
 
 
-def candidates(
+def find_neighbours(
     positions: Float[Array, "N d"],
-    method: str,
     *,
+    method: str,
     box_size: float | None,
-    cell_size: float,
-    grid_shape: tuple[int, ...],
+    cutoff: float,
     max_occupancy: int,
-) -> tuple[Int[Array, "N M"], Int[Array, ""]]:
-    """Neighbour candidates by ``method`` (``"all_pairs"`` or ``"cell_list"``) and the
-    fullest cell's count (0 for all pairs)."""
-    n = positions.shape[0]
-    if method == "all_pairs":
-        return all_pairs_candidates(n), jnp.zeros((), jnp.int32)
+    hash_cells: int = 32,
+    name: str = "particle system",
+    sources: Float[Array, "N d"] | None = None,
+) -> tuple[Int[Array, "N M"], Float[Array, "N M d"], Bool[Array, "N M"], Float[Array, "N d"]]:
+    """Displacements to neighbour candidates and their mask, by all pairs or a cell list
+    (``method`` after resolving ``"auto"`` on the particle count).
+
+    The cell list uses cells of side >= ``cutoff`` tiling a periodic box, or in open space
+    (``box_size=None``) a spatial hash of ``hash_cells`` cells per axis. If a cell holds
+    more than ``max_occupancy`` particles the computation raises at run time (via
+    :func:`equinox.error_if`) instead of silently dropping neighbours. Returns
+    ``(idx, dx, valid, positions)``: candidate indices ``(N, M)`` (``N`` = padding), the
+    displacements ``x_j - x_i``, the mask of real neighbours, and ``positions`` (use these:
+    they carry the occupancy check).
+    """
+    n, d = positions.shape
+    method = resolve_method(method, n)
     if method == "cell_list":
-        return cell_list_candidates(positions, cell_size, grid_shape, max_occupancy)
-    raise ConfigError(f"unknown neighbour method {method!r}")
+        if box_size is not None:
+            grid, cell = periodic_grid(box_size, cutoff, d)
+        else:
+            grid, cell = (int(hash_cells),) * d, float(cutoff)
+        idx, max_count = cell_list_candidates(positions, cell, grid, max_occupancy)
+        positions = eqx.error_if(
+            positions,
+            max_count > max_occupancy,
+            f"{name}: a cell of the cell list holds more than max_occupancy={max_occupancy} "
+            "particles; raise max_occupancy (or use neighbour_method='all_pairs')",
+        )
+    else:
+        idx = all_pairs_candidates(n)
+    dx, valid = neighbour_pairs(positions, idx, box_size, sources=sources)
+    return idx, dx, valid, positions

@@ -303,7 +303,6 @@ def _index(spec: dict, key: str, where: str, num_channels: int) -> int:
 def _channel_cells(cells: Any, dims: int, where: str) -> np.ndarray:
     if isinstance(cells, str):
         return parse_rle(cells, dims, where=where)
-    arr = np.asarray(cells, dtype=object)
     try:
         arr = np.asarray(cells, dtype=np.float32)
     except (ValueError, TypeError):

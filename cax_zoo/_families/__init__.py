@@ -11,3 +11,4 @@ from . import _langton_ant as _langton_ant
 from . import _sandpile as _sandpile
 from . import _lenia as _lenia
 from . import _growing_nca as _growing_nca
+from . import _flow_lenia as _flow_lenia

@@ -12,7 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._automaton import AbstractAutomaton
-from .._blocks._cell_list import NeighbourMethod
+from .._blocks._cell_list import NeighbourMethod, find_neighbours
 from .._errors import ConfigError, StateError
 from .._particles import (
     ParticleState,
@@ -22,9 +22,9 @@ from .._particles import (
     check_particle_state,
     check_positive,
     check_size,
-    find_neighbours,
     prepare_particle_state,
     render_particles,
+    render_space_time,
 )
 from .._registry import register
 
@@ -39,6 +39,7 @@ def order_parameter(velocities: Float[Array, "*batch N d"]) -> Float[Array, "*ba
 
 @register(
     "boids",
+    description="Reynolds' boids: separation, alignment, cohesion and speed limits in a periodic box",
     paper="Reynolds 1987, Flocks, herds and schools: a distributed behavioral model (SIGGRAPH)",
     tags=("particles", "2d", "flocking"),
 )
@@ -178,3 +179,9 @@ class Boids(AbstractAutomaton):
         if self.check_state(state) != 0:
             raise StateError("boids.render takes one unbatched state")
         return render_particles(state, box_size=self.box_size, size=size)
+
+    def render_trajectory(self, trajectory: ParticleState) -> list[np.ndarray]:
+        """Frames of a trajectory; in 1-D, one space-time diagram (a row per sample)."""
+        if self.num_spatial_dims == 1:
+            return [render_space_time(trajectory, box_size=self.box_size)]
+        return AbstractAutomaton.render_trajectory(self, trajectory)

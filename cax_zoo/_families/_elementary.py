@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, Int, PRNGKeyArray
 
 from .._boundary import Boundary, check_boundary
+from .._blocks import _bitpack
 from .._blocks._lookup import apply_table, pattern_index
 from .._blocks._neighbourhood import neighbourhood_offsets, shifted_views
 from .._errors import RuleError, StateError
@@ -123,6 +124,41 @@ class Elementary(AbstractGridAutomaton):
 
     def render(self, state) -> np.ndarray:
         return palette_rgb(np.asarray(state)[None, :, 0])
+
+    # fast path: k=2 rollouts run bit-packed (cax_zoo/_blocks/_bitpack.py) when the rule's
+    # logic is small enough to beat the lookup table; reflect/edge use the reference step
+    @property
+    def halo(self) -> int:
+        """Neighbourhood radius: cells a sharded rollout exchanges per step."""
+        return self.radius
+
+    def _packed_logic(self):
+        if self.num_colours != 2 or self.boundary not in ("periodic", "zero"):
+            return None
+        if not self.totalistic and self.radius > 6:
+            return None
+        logic = _bitpack.elementary_logic(self.table, self.radius, self.totalistic)
+        if _bitpack.logic_size(logic) > 64 * (2 * self.radius + 1):
+            return None
+        return logic
+
+    def encode_state(self, state):
+        if self._packed_logic() is None:
+            return state
+        return _bitpack.PackedGrid(_bitpack.pack(state[..., 0]), state.shape[-2])
+
+    def encoded_step(self, encoded, input=None, *, key=None):
+        if not isinstance(encoded, _bitpack.PackedGrid):
+            return self.step(encoded, input, key=key)
+        words = _bitpack.elementary_step_packed(
+            encoded.words, encoded.width, self._packed_logic(), self.radius, self.totalistic, self.boundary
+        )
+        return _bitpack.PackedGrid(words, encoded.width)
+
+    def decode_state(self, encoded):
+        if not isinstance(encoded, _bitpack.PackedGrid):
+            return encoded
+        return _bitpack.unpack(encoded.words, encoded.width, self.state_dtype)[..., None]
 
     def render_trajectory(self, trajectory) -> list[np.ndarray]:
         """The space-time diagram: time runs down, one row per sampled state."""

@@ -114,9 +114,14 @@ def _ring_lists(b: Any, k: int) -> list[list[float]]:
 
 
 # ----------------------------------------------------------------------------- family
-@register("lenia", paper="Chan 2019, Lenia: Biology of Artificial Life (Complex Systems 28:3); "
-          "Chan 2020, Lenia and Expanded Universe (ALIFE 2020)",
-          tags=("continuous", "2d", "3d", "differentiable"))
+@register(
+    "lenia",
+    description="Chan's Lenia: continuous multi-channel, multi-kernel CA in any number of "
+    "dimensions (FFT convolution, differentiable rule arrays)",
+    paper="Chan 2019, Lenia: Biology of Artificial Life (Complex Systems 28:3); "
+    "Chan 2020, Lenia and Expanded Universe (ALIFE 2020)",
+    tags=("continuous", "2d", "3d", "differentiable"),
+)
 class Lenia(AbstractGridAutomaton):
     """Lenia: ``A <- clip(A + (1/T) H, 0, 1)`` with ``H_c = sum_{k: target_k = c} h_k
     G_k(K_k * A_{source_k})``, every kernel ``K_k`` a ring-weighted core of radius ``R r_k``
@@ -183,6 +188,9 @@ class Lenia(AbstractGridAutomaton):
             raise ConfigError(f"unknown kernel_core {kernel_core!r}; expected one of {', '.join(KERNEL_CORES)}")
         if growth not in GROWTHS:
             raise ConfigError(f"unknown growth {growth!r}; expected one of {', '.join(GROWTHS)}")
+        if hasattr(b, "ndim") and np.ndim(b) == 2:
+            b = np.asarray(b).tolist()  # (K, rings) array: one row per kernel
+        m, s, h, r = (float(v) if np.ndim(v) == 0 and not isinstance(v, str) else v for v in (m, s, h, r))
         lists = {n: v for n, v in (("m", m), ("s", s), ("h", h), ("r", r)) if not np.isscalar(v)}
         if sources is not None:
             lists["sources"] = sources
@@ -477,6 +485,36 @@ def creature(name: str, *, data: Any = None) -> catalogue.Creature:
     return catalogue.find_creature(spec["code"], dims=spec["dims"], data=data)
 
 
+def evaluate_creature(model: Lenia, *, data: Any = None, steps: int | None = None,
+                      **options: Any) -> dict[str, Any]:
+    """``cax-zoo eval lenia/<name>``: run the creature ``steps`` (default 1000) steps on its
+    default grid and report its mass (start, end, range after the first quarter), whether
+    it survived (mass within 50 % of the start throughout) and its speed in cells per unit
+    time (mean and spread after the first quarter). ``data`` is unused."""
+    if options:
+        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
+    steps = 1000 if steps is None else int(steps)
+    if steps < 4:
+        raise ConfigError(f"steps must be >= 4, got {steps}")
+    every = max(1, steps // 20)
+    state = model.init_state()
+    _, traj = model.rollout(state, steps, every=every, trajectory=True)
+    met = model.metrics(traj, every=every)
+    mass, speed = met["mass"], met["speed"]
+    settled, moving = mass[len(mass) // 4:], speed[len(speed) // 4:]
+    return {
+        "grid": list(state.shape[:-1]),
+        "steps": steps,
+        "sample_every": every,
+        "initial_mass": round(float(mass[0]), 4),
+        "final_mass": round(float(mass[-1]), 4),
+        "mass_min_max_after_first_quarter": [round(float(settled.min()), 4), round(float(settled.max()), 4)],
+        "survived": bool(np.all(np.abs(mass / mass[0] - 1) < 0.5)),
+        "mean_speed_cells_per_unit_time": round(float(np.mean(moving)), 4),
+        "speed_std": round(float(np.std(moving)), 4),
+    }
+
+
 def _creature_factory(name: str):
     spec = CREATURES[name]
 
@@ -504,4 +542,5 @@ _DESCRIPTIONS = {
 for _name in CREATURES:
     register(f"lenia/{_name}", description=_DESCRIPTIONS[_name],
              tags=("continuous", "creature", f"{CREATURES[_name]['dims']}d"),
-             paper="Chan 2019, Lenia: Biology of Artificial Life")(_creature_factory(_name))
+             paper="Chan 2019, Lenia: Biology of Artificial Life",
+             evaluate=evaluate_creature)(_creature_factory(_name))

@@ -299,6 +299,37 @@ def _sparse_batch(images: np.ndarray, threshold: float, length: int):
     return nbr, nbr_grey, valid
 
 
+def live_cells(grey: Float[Array, "28 28"], threshold: float, length: int):
+    """The live-cell list of one digit, traceable (fixed ``length``; a digit with more live
+    cells keeps its first ``length`` in row-major order): flat indices ``(L,)`` into
+    ``28*28`` (``784`` for padding), neighbour rows ``(L, 9)`` into the list (``L`` = a zero
+    row for dead or outside neighbours), neighbour grey levels ``(L, 9)`` and validity ``(L,)``."""
+    n = SIDE * SIDE
+    idx = jnp.nonzero((grey > threshold).ravel(), size=length, fill_value=n)[0]
+    valid = idx < n
+    pos = jnp.full((n + 1,), length, jnp.int32).at[idx].set(jnp.arange(length, dtype=jnp.int32))
+    pos = pos.at[n].set(length)
+    y, x = idx // SIDE, idx % SIDE
+    gflat = jnp.concatenate([grey.ravel(), jnp.zeros((1,), grey.dtype)])
+    nbr, ng = [], []
+    for dy, dx in _OFFSETS:
+        ny, nx = y + dy, x + dx
+        inside = valid & (ny >= 0) & (ny < SIDE) & (nx >= 0) & (nx < SIDE)
+        flat = jnp.where(inside, ny * SIDE + nx, n)
+        nbr.append(pos[flat])
+        ng.append(gflat[flat])
+    return idx, jnp.stack(nbr, -1), jnp.stack(ng, -1), valid
+
+
+def sparse_step(model: "SelfClassifyingMNIST", hidden, nbr, nbr_grey, valid, key):
+    """One step on a live-cell list: ``hidden`` ``(L, C-1)`` -> ``(L, C-1)`` (the same rule
+    as :meth:`SelfClassifyingMNIST.step`, computed on live cells only)."""
+    rows = jnp.concatenate([hidden, jnp.zeros((1, hidden.shape[-1]), hidden.dtype)], axis=0)
+    patches = jnp.concatenate([nbr_grey[..., None], rows[nbr]], axis=-1)  # (L, 9, C)
+    new = stochastic_update(hidden, model.cell_delta(patches), model.fire_rate, key)
+    return new * valid[:, None].astype(new.dtype)
+
+
 @eqx.filter_jit
 def _sparse_rollout(model: SelfClassifyingMNIST, nbr, nbr_grey, valid, labels, key, num_steps: int):
     """Roll out live-cell lists; per step, per digit: vote counts (10,) and the number of
@@ -308,11 +339,7 @@ def _sparse_rollout(model: SelfClassifyingMNIST, nbr, nbr_grey, valid, labels, k
     onehot = jax.nn.one_hot(labels, NUM_CLASSES, dtype=jnp.int32)
 
     def one(hidden, nb, ng, va, k):
-        rows = jnp.concatenate([hidden, jnp.zeros((1, c1), hidden.dtype)], axis=0)
-        patches = jnp.concatenate([ng[..., None], rows[nb]], axis=-1)  # (L, 9, C)
-        delta = model.cell_delta(patches)
-        new = stochastic_update(hidden, delta, model.fire_rate, k)
-        return new * va[:, None]
+        return sparse_step(model, hidden, nb, ng, va, k)
 
     def body(hidden, k):
         keys = jax.random.split(k, b)

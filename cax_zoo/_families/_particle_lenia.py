@@ -12,7 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._automaton import AbstractAutomaton
-from .._blocks._cell_list import NeighbourMethod, safe_norm
+from .._blocks._cell_list import NeighbourMethod, find_neighbours, safe_norm
 from .._errors import ConfigError, StateError
 from .._particles import (
     ParticleState,
@@ -22,9 +22,9 @@ from .._particles import (
     check_particle_state,
     check_positive,
     check_size,
-    find_neighbours,
     prepare_particle_state,
     render_particles,
+    render_space_time,
 )
 from .._registry import register
 
@@ -38,6 +38,7 @@ def peak(x: Array, mu: float, sigma: float) -> Array:
 
 @register(
     "particle_lenia",
+    description="Particle Lenia: particles descending a Lenia-like energy field (open space or periodic box)",
     paper="Mordvintsev, Niklasson, Randazzo, Chan 2022, Particle Lenia and the energy-based "
     "formulation (Google Research, Self-Organising Systems)",
     tags=("particles", "2d", "energy"),
@@ -204,3 +205,9 @@ class ParticleLenia(AbstractAutomaton):
         if self.check_state(state) != 0:
             raise StateError("particle_lenia.render takes one unbatched state")
         return render_particles(state, box_size=self.box_size, size=size)
+
+    def render_trajectory(self, trajectory: ParticleState) -> list[np.ndarray]:
+        """Frames of a trajectory; in 1-D, one space-time diagram (a row per sample)."""
+        if self.num_spatial_dims == 1:
+            return [render_space_time(trajectory, box_size=self.box_size)]
+        return AbstractAutomaton.render_trajectory(self, trajectory)

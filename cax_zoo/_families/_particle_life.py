@@ -12,7 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._automaton import AbstractAutomaton
-from .._blocks._cell_list import NeighbourMethod, safe_norm
+from .._blocks._cell_list import NeighbourMethod, find_neighbours, safe_norm
 from .._errors import ConfigError, StateError
 from .._particles import (
     ParticleState,
@@ -22,9 +22,9 @@ from .._particles import (
     check_particle_state,
     check_positive,
     check_size,
-    find_neighbours,
     prepare_particle_state,
     render_particles,
+    render_space_time,
 )
 from .._registry import register
 
@@ -40,6 +40,7 @@ def life_force(r: Float[Array, "..."], a: Float[Array, "..."], beta: float) -> F
 
 @register(
     "particle_life",
+    description="Particle Life: typed particles with an asymmetric attraction matrix and friction",
     paper="Ventrella, Clusters (2017); Mohr 2022, Particle Life (force profile and friction)",
     tags=("particles", "2d"),
 )
@@ -108,7 +109,10 @@ class ParticleLife(AbstractAutomaton):
         if attraction is None:
             k = jax.random.PRNGKey(seed) if key is None else key
             attraction = jax.random.uniform(k, (num_types, num_types), jnp.float32, -1.0, 1.0)
-        a = np.asarray(attraction, np.float32) if not isinstance(attraction, jax.Array) else attraction
+        try:
+            a = np.asarray(attraction, np.float32) if not isinstance(attraction, jax.Array) else attraction
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}: attraction must be a numeric matrix, got {attraction!r}") from None
         if a.shape != (num_types, num_types):
             raise ConfigError(
                 f"{name}: attraction must have shape ({num_types}, {num_types}), got {tuple(a.shape)}"
@@ -165,4 +169,10 @@ class ParticleLife(AbstractAutomaton):
         if self.check_state(state) != 0:
             raise StateError("particle_life.render takes one unbatched state")
         return render_particles(state, box_size=self.box_size, size=size)
+
+    def render_trajectory(self, trajectory: ParticleState) -> list[np.ndarray]:
+        """Frames of a trajectory; in 1-D, one space-time diagram (a row per sample)."""
+        if self.num_spatial_dims == 1:
+            return [render_space_time(trajectory, box_size=self.box_size)]
+        return AbstractAutomaton.render_trajectory(self, trajectory)
 

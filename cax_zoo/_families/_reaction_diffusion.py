@@ -52,6 +52,7 @@ def laplacian(x: Float[Array, "*spatial C"], stencil: str, boundary: Boundary, n
 
 @register(
     "reaction_diffusion",
+    description="Gray-Scott reaction-diffusion (u, v) in any number of dimensions",
     paper="Pearson 1993, Complex patterns in a simple system (Science 261:189); "
     "Gray & Scott 1984",
     tags=("continuous", "2d", "pde"),

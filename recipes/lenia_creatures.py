@@ -1,0 +1,72 @@
+"""Release Lenia's registered creatures as offline folders (no training: Chan's catalogue).
+
+    CAX_ZOO_DATA=/path/to/datasets python -m recipes.lenia_creatures --out weights
+    python -m recipes.lenia_creatures --out /tmp/w --only orbium --steps 200   # quick
+
+For each ``lenia/<name>`` preset: build it from the catalogue, run it on its default grid,
+measure mass and speed, and ``cax_zoo.release`` it (``model.safetensors`` holds the rule
+arrays and the pattern; ``README.md`` is the model card with the measured facts), so that
+``cax_zoo.load("lenia/<name>")`` works without the catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+
+import jax
+
+import cax_zoo
+from cax_zoo._families import _lenia
+
+
+def card(name: str, model: _lenia.Lenia, creature, metrics: dict) -> str:
+    ks = creature.kernels
+    rule = {"R": creature.R, "T": creature.T, "kernel_core": creature.kernel_core,
+            "growth": creature.growth,
+            "kernels": [{"b": list(k.b), "m": k.m, "s": k.s, "h": k.h, "r": k.r, "c0": k.c0, "c1": k.c1}
+                        for k in ks]}
+    lines = [
+        f"# lenia/{name}: {creature.name}", "",
+        f"{_lenia._DESCRIPTIONS[name]}.", "",
+        f"- Catalogue code: `{creature.code}`" + (f" ({creature.cname})" if creature.cname else ""),
+        f"- Source: {creature.source}",
+        "- Licence: MIT (Bert Chan's Lenia repository); this folder only repackages the pattern and rule.",
+        f"- Pattern: {list(creature.cells.shape)} cells (*spatial, channels), values in [0, 1]",
+        f"- Channels: {creature.num_channels}, kernels: {len(ks)}, dimensions: {creature.num_spatial_dims}",
+        "", "## Rule", "", "```json",
+        json.dumps({k: v for k, v in rule.items() if k != "kernels"})[:-1] + ', "kernels": [',
+        ",\n".join("  " + json.dumps(k) for k in rule["kernels"]) + "]}", "```", "",
+        "## Measured (cax_zoo, float32, "
+        f"{jax.default_backend()} {platform.machine()})", "",
+        "| quantity | value |", "|---|---|",
+    ]
+    lines += [f"| {k} | {json.dumps(v)} |" for k, v in metrics.items()]
+    lines += ["", "Speed is the centre of mass displacement per unit time (T steps), "
+              "measured on a periodic grid.", "", "## Usage", "", "```python",
+              "import cax_zoo", f'model = cax_zoo.load("lenia/{name}")',
+              "final = model.rollout(model.init_state(), 1000)", "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None, help="weights root (default: the package's weights/)")
+    parser.add_argument("--only", nargs="*", default=None, help="creature names (default: all)")
+    parser.add_argument("--steps", type=int, default=1000)
+    args = parser.parse_args(argv)
+    names = args.only or list(_lenia.CREATURES)
+    for name in names:
+        creature = _lenia.creature(name)
+        model = cax_zoo.create(f"lenia/{name}")
+        metrics = _lenia.evaluate_creature(model, steps=args.steps)
+        folder = cax_zoo.release(model, f"lenia/{name}", card=card(name, model, creature, metrics),
+                                 metrics=metrics, root=args.out)
+        print(f"lenia/{name}: {folder} {metrics}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
