@@ -12,3 +12,4 @@ from . import _sandpile as _sandpile
 from . import _lenia as _lenia
 from . import _growing_nca as _growing_nca
 from . import _flow_lenia as _flow_lenia
+from . import _arc1d_nca as _arc1d_nca

@@ -1,0 +1,177 @@
+"""1D-ARC: loader on the real data, strict errors, augmentation, scoring, recipe, evaluation."""
+
+import json
+
+import numpy as np
+import pytest
+
+import cax_zoo
+from cax_zoo import DataError
+from cax_zoo._data._arc1d import (
+    TASK_TYPES, introduced_colours, load_arc1d, mirror, pad_pairs, permute_colours,
+    random_colour_permutation, read_task,
+)
+from cax_zoo._families._arc1d_nca import Arc1DNCA, evaluate, format_table, score
+
+
+@pytest.fixture(scope="module")
+def tasks(data_dir):
+    return load_arc1d(data_dir / "1d-arc")
+
+
+def _shift(row, k):
+    """Every non-background cell moved k cells (right for k > 0)."""
+    out = np.zeros_like(row)
+    for i in np.flatnonzero(row):
+        out[i + k] = row[i]
+    return out
+
+
+# ---------------------------------------------------------------- loader on real data
+def test_loader_reads_the_18_task_types(tasks):
+    # Xu et al. 2023: 18 task types; the shared copy holds instances 0-29 of each
+    assert tuple(sorted({t.task_type for t in tasks})) == TASK_TYPES
+    assert len(TASK_TYPES) == 18 and len(tasks) == 18 * 30
+    for t in tasks:
+        assert len(t.train) >= 1 and len(t.test) == 1
+        for x, y in t.train + t.test:
+            assert x.shape == y.shape and x.min() >= 0 and y.max() <= 9
+
+
+def test_move_1p_moves_the_object_one_cell_right(tasks):
+    # 1d_move_1p (Xu et al.): the object moves by one pixel; in this benchmark to the right
+    for t in [t for t in tasks if t.task_type == "1d_move_1p"][:10]:
+        for x, y in t.train + t.test:
+            assert np.array_equal(_shift(x, 1), y)
+
+
+def test_loader_from_env_and_subsets(monkeypatch, data_dir):
+    monkeypatch.setenv("CAX_ZOO_DATA", str(data_dir))
+    sub = load_arc1d(task_types=["1d_fill"], indices=range(15, 20))
+    assert [t.name for t in sub] == [f"1d_fill_{i}" for i in range(15, 20)]
+    with pytest.raises(DataError, match="unknown 1D-ARC task type"):
+        load_arc1d(task_types=["1d_nothing"])
+
+
+# ---------------------------------------------------------------- malformed files
+GOOD_PAIR = {"input": [[0, 1, 1, 0]], "output": [[0, 0, 1, 1]]}
+
+
+@pytest.mark.parametrize("payload, problem", [
+    ({"train": [{"input": [0, 1, 1, 0], "output": [[0, 0, 1, 1]]}], "test": [GOOD_PAIR]}, "exactly one row"),
+    ({"train": [{"input": [[0, 1], [1, 0]], "output": [[0, 0, 1, 1]]}], "test": [GOOD_PAIR]}, "exactly one row"),
+    ({"train": [{"input": [[0, 12, 1, 0]], "output": [[0, 0, 1, 1]]}], "test": [GOOD_PAIR]}, "colour 12 outside 0-9"),
+    ({"train": [{"input": [[0, 1, 1]], "output": [[0, 0, 1, 1]]}], "test": [GOOD_PAIR]}, "length 3 differs"),
+    ({"train": [], "test": [GOOD_PAIR]}, "empty 'train'"),
+    ({"test": [GOOD_PAIR]}, "'train'"),
+    ({"train": [{"input": [[0, 1, 1, 0]]}], "test": [GOOD_PAIR]}, "'input' and 'output'"),
+])
+def test_malformed_file_names_file_and_problem(tmp_path, payload, problem):
+    path = tmp_path / "1d_move_1p" / "1d_move_1p_3.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(payload))
+    with pytest.raises(DataError) as e:
+        read_task(path)
+    assert "1d_move_1p_3.json" in str(e.value) and problem in str(e.value)
+    with pytest.raises(DataError, match="1d_move_1p_3.json"):
+        load_arc1d(tmp_path)
+
+
+def test_bad_json_and_missing_folder(tmp_path):
+    path = tmp_path / "1d_fill" / "1d_fill_0.json"
+    path.parent.mkdir()
+    path.write_text("{not json")
+    with pytest.raises(DataError, match="1d_fill_0.json: not valid JSON"):
+        load_arc1d(tmp_path)
+    with pytest.raises(DataError, match="no 1D-ARC task files"):
+        load_arc1d(tmp_path / "nowhere")
+
+
+# ---------------------------------------------------------------- augmentation
+def test_mirror_keeps_pairs_consistent(tasks):
+    # a mirrored move-right task is a move-left task, in every pair of the task
+    t = next(t for t in tasks if t.task_type == "1d_move_3p")
+    m = mirror(t)
+    for (x, y), (mx, my) in zip(t.train + t.test, m.train + m.test):
+        assert np.array_equal(mx, x[::-1]) and np.array_equal(my, y[::-1])
+        assert np.array_equal(_shift(mx, -3), my)
+    assert mirror(m).train[0][0].tolist() == t.train[0][0].tolist()
+
+
+def test_colour_permutation_keeps_pairs_consistent(tasks):
+    rng = np.random.default_rng(0)
+    t = next(t for t in tasks if t.task_type == "1d_move_1p")
+    for _ in range(5):
+        perm = random_colour_permutation(rng)
+        assert perm[0] == 0 and sorted(perm) == list(range(10))
+        p = permute_colours(t, perm)
+        for (x, y), (px, py) in zip(t.train + t.test, p.train + p.test):
+            assert np.array_equal(px, perm[x]) and np.array_equal(_shift(px, 1), py)
+    with pytest.raises(DataError, match="permutation"):
+        permute_colours(t, np.arange(10)[::-1])
+
+
+def test_introduced_colours_are_kept_by_augmentation(tasks):
+    # 1d_recolor_cnt: objects are recoloured by size, so the output colours are named by the rule
+    t = next(t for t in tasks if t.task_type == "1d_recolor_cnt")
+    fixed = introduced_colours(t)
+    assert fixed and 0 not in fixed
+    perm = random_colour_permutation(np.random.default_rng(1), fixed)
+    assert all(perm[c] == c for c in fixed)
+
+
+def test_padding_masks_real_cells():
+    xs, ys, mask = pad_pairs([(np.array([1, 2]), np.array([2, 1])), (np.array([3]), np.array([3]))], 4)
+    assert xs.tolist() == [[1, 2, 0, 0], [3, 0, 0, 0]] and mask.sum(1).tolist() == [2, 1]
+    with pytest.raises(DataError, match="does not fit"):
+        pad_pairs([(np.ones(5, int), np.ones(5, int))], 4)
+
+
+# ---------------------------------------------------------------- scoring
+def test_score_exact_match(tasks):
+    sub = [t for t in tasks if t.index < 2][:6]
+    perfect = [[y.copy() for _, y in t.test] for t in sub]
+    r = score(sub, perfect)
+    assert r["overall"] == 1.0 and r["n_tasks"] == 6 and all(v == 1.0 for v in r["per_task_type"].values())
+    imperfect = [[y.copy() for _, y in t.test] for t in sub]
+    imperfect[0][0][0] = (imperfect[0][0][0] + 1) % 10  # one wrong cell
+    imperfect[1][0] = imperfect[1][0][:-1]  # output one cell short
+    imperfect[2][0] = np.concatenate([imperfect[2][0], [0]])  # one cell too long, padding-like
+    r = score(sub, imperfect)
+    assert r["n_solved"] == 3 and r["overall"] == 0.5
+    assert sub[0].name not in r["solved"] and sub[3].name in r["solved"]
+    assert "overall" in format_table(r)
+
+
+# ---------------------------------------------------------------- model, recipe, evaluation
+def test_nca_config_round_trip_and_state():
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3)
+    again = Arc1DNCA(**m.config())
+    assert again.config() == m.config()
+    s = m.init_state(20)
+    assert s.shape == (20, m.num_channels)
+    out = m.rollout(s, 3)
+    # zero-initialised output layer: a fresh NCA leaves the hidden channels at zero
+    assert np.allclose(np.asarray(out), np.asarray(s))
+    assert m.render(out).shape == (2, 20, 3)
+    with pytest.raises(cax_zoo.StateError, match="0-9"):
+        m.initial_state(np.array([0, 11]))
+
+
+def test_recipe_smoke(tmp_path, data_dir):
+    from recipes.arc1d_nca import main
+
+    out = tmp_path / "run"
+    assert main(["--smoke", "--out", str(out), "--no-progress", "--data", str(data_dir / "1d-arc")]) == 0
+    model = cax_zoo.load_pretrained(out / "arc1d_nca")
+    assert isinstance(model, Arc1DNCA)
+    card = (out / "arc1d_nca" / "README.md").read_text()
+    assert "instances 0-14" in card and "instances 15-15" in card
+
+
+def test_evaluate_small_subset_with_released_weights(data_dir):
+    model = cax_zoo.load("arc1d_nca")
+    r = evaluate(model, data=data_dir / "1d-arc", task_types=["1d_move_1p", "1d_denoising_mc"],
+                 indices=[15, 16], ttt_steps=60, progress=False)
+    assert r["n_tasks"] == 4 and set(r["per_task_type"]) == {"1d_move_1p", "1d_denoising_mc"}
+    assert 0.0 <= r["overall"] <= 1.0
