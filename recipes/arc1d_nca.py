@@ -160,7 +160,8 @@ def train(run: RecipeRun) -> int:
     notes = (f"Meta-trained on instances {a}-{b - 1} of every task type except 1d_padded_fill "
              f"(rows longer than {LENGTH}); all four pairs of a training task (demonstrations and test) "
              f"were used. Scored on instances {ea}-{eb - 1} (never trained on), exact match, "
-             f"test-time training {cfg['eval_ttt_steps']} Adam steps per task.\n\n"
+             f"test-time training {cfg['eval_ttt_steps']} Adam steps per task (evaluate's defaults otherwise: "
+             "2 restarts x 16 colour permutations of the test input, whole-row majority vote).\n\n"
              "Held-out per-type accuracy (percent; GPT-4 / CAX NCA per-type figures not available here):\n\n"
              "```\n" + table + "\n```\n" + (run.options.notes or ""))
     card = model_card(

@@ -18,9 +18,9 @@ from cax_zoo._weights import read_weights
 from recipes import growing_nca as recipe
 
 # measured for the shipped weights (see weights/growing_nca/lizard/README.md); a model that
-# did not learn to grow stays near the loss of an empty grid (about 0.08 for the lizard)
-SHIPPED_MAX_LOSS = 0.02
-SHIPPED_MAX_REGROW_LOSS = 0.025
+# did not learn to grow stays near the loss of an empty grid (0.039 for this lizard target)
+SHIPPED_MAX_LOSS = 0.004  # measured 0.0015-0.0016 (4 runs, 64 steps, three seeds)
+SHIPPED_MAX_REGROW_LOSS = 0.013  # measured 0.0080-0.0086 (after damage: 0.0246)
 
 
 def test_seed_and_fresh_model_is_identity():

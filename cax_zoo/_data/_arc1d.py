@@ -267,3 +267,32 @@ def introduced_colours(task: Arc1DTask) -> frozenset[int]:
     for x, y in task.train:
         out |= set(np.unique(y).tolist()) - set(np.unique(x).tolist())
     return frozenset(out)
+
+
+def canonical_permutation(row: np.ndarray, fixed: set[int] | frozenset[int] = frozenset()) -> np.ndarray:
+    """The permutation of 0-9 that renames the colours of ``row`` other than 0 and
+    ``fixed`` in order of first appearance to the lowest such colours (1, 2, ... skipping
+    ``fixed``); the remaining colours follow in order."""
+    free = [c for c in range(1, NUM_COLOURS) if c not in fixed]
+    seen: list[int] = []
+    for c in np.asarray(row).tolist():
+        if c in free and c not in seen:
+            seen.append(c)
+    order = seen + [c for c in free if c not in seen]
+    perm = np.arange(NUM_COLOURS)
+    perm[order] = free
+    return perm
+
+
+def canonicalise(task: Arc1DTask) -> tuple[Arc1DTask, list[np.ndarray]]:
+    """The task with every pair's colours renamed by :func:`canonical_permutation` of its
+    input (colours the rule names, :func:`introduced_colours`, and 0 kept), so that
+    demonstrations that differ only in their colours become the same; and each test
+    pair's inverse permutation (to map a predicted output back). Valid for rules that
+    treat the other colours alike, the premise of colour augmentation too."""
+    fixed = introduced_colours(task)
+    f = lambda x, y, p: (p[x].astype(np.int8), p[y].astype(np.int8))
+    train = tuple(f(x, y, canonical_permutation(x, fixed)) for x, y in task.train)
+    perms = [canonical_permutation(x, fixed) for x, _ in task.test]
+    test = tuple(f(x, y, p) for (x, y), p in zip(task.test, perms))
+    return dataclasses.replace(task, train=train, test=test), [np.argsort(p) for p in perms]

@@ -34,7 +34,7 @@ from .._errors import ConfigError, DataError, StateError
 from .._grid import AbstractGridAutomaton
 from .._registry import register
 from .._data._arc1d import (
-    NUM_COLOURS, TASK_TYPES, Arc1DTask, introduced_colours, load_arc1d, pad_pairs,
+    NUM_COLOURS, TASK_TYPES, Arc1DTask, canonicalise, introduced_colours, load_arc1d, pad_pairs,
     random_colour_permutation,
 )
 
@@ -177,16 +177,20 @@ def _pairs_loss(model, p, xs, ys, masks, steps):
     return jnp.sum(ce * w) / jnp.maximum(jnp.sum(w), 1.0)
 
 
-def _adapt(model, p0, xs, ys, masks, perms, key, *, steps, ttt_steps, lr):
+def _adapt(model, p0, xs, ys, masks, perms, key, *, steps, ttt_steps, lr, per_step=1):
     """Fine-tune params ``p0`` on one task's demonstrations ``xs, ys, masks`` (N, L) with
-    a colour permutation drawn from ``perms`` (P, 10) at each Adam step."""
+    ``per_step`` colour permutations drawn from ``perms`` (P, 10) at each Adam step."""
     opt = optax.adam(lr)
     state = opt.init(p0)
+    n, length = xs.shape
 
     def body(carry, k):
         p, st = carry
-        perm = perms[jax.random.randint(k, (), 0, perms.shape[0])]
-        loss, g = jax.value_and_grad(lambda q: _pairs_loss(model, q, perm[xs], perm[ys], masks, steps))(p)
+        perm = perms[jax.random.randint(k, (per_step,), 0, perms.shape[0])]  # (S, 10)
+        bx = jax.vmap(lambda q: q[xs])(perm).reshape(per_step * n, length)
+        by = jax.vmap(lambda q: q[ys])(perm).reshape(per_step * n, length)
+        bm = jnp.tile(masks, (per_step, 1))
+        loss, g = jax.value_and_grad(lambda q: _pairs_loss(model, q, bx, by, bm, steps))(p)
         g = jax.tree_util.tree_map(lambda a: a / (jnp.sqrt(jnp.sum(a * a)) + 1e-8), g)
         upd, st = opt.update(g, st, p)
         return (optax.apply_updates(p, upd), st), loss
@@ -195,29 +199,36 @@ def _adapt(model, p0, xs, ys, masks, perms, key, *, steps, ttt_steps, lr):
     return p, losses
 
 
-def _vote(model, p, x, mask, perms, steps):
-    """Predict row ``x`` under each colour permutation in ``perms`` (V, 10), map back, and
-    return the most frequent whole row (ties: the earliest, i.e. the identity)."""
+def _candidates(model, p, x, mask, perms, steps):
+    """Predictions ``(V, L)`` of row ``x`` under each colour permutation in ``perms``
+    (V, 10), each mapped back to the original colours."""
     def under(perm):
         logits = _logits(model, p, perm[x], mask, steps)
         return jnp.argsort(perm)[jnp.argmax(logits, -1)]
 
-    rows = jax.vmap(under)(perms)  # (V, L)
-    same = jnp.all((rows[:, None, :] == rows[None, :, :]) | ~mask[None, None, :], axis=-1)
-    return rows[jnp.argmax(jnp.sum(same, axis=1))]
+    return jax.vmap(under)(perms)
+
+
+def majority_row(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The most frequent row of ``rows`` (K, L) compared on ``mask`` (L,); ties go to the
+    earliest."""
+    rows = np.asarray(rows)
+    same = np.all((rows[:, None, :] == rows[None, :, :]) | ~np.asarray(mask)[None, None, :], axis=-1)
+    return rows[int(np.argmax(same.sum(axis=1)))]
 
 
 @eqx.filter_jit
-def _adapt_and_predict(model, xs, ys, masks, perms, tx, tmask, keys, steps, ttt_steps, lr, votes):
+def _adapt_and_predict(model, xs, ys, masks, perms, tx, tmask, keys, steps, ttt_steps, lr, votes, per_step=1):
     """vmapped over tasks: adapt to the demonstrations, then predict the test inputs
-    ``tx`` (T, L) by a vote over ``votes`` colour permutations. Returns (predictions
-    (G, T, L), adapted params, final losses (G,))."""
+    ``tx`` (T, L) under ``votes`` colour permutations. Returns (candidates (G, T, V, L),
+    adapted params, final losses (G,))."""
     p0 = _params(model)
 
     def one(xs, ys, masks, perms, tx, tmask, key):
-        p, losses = _adapt(model, p0, xs, ys, masks, perms, key, steps=steps, ttt_steps=ttt_steps, lr=lr)
-        pred = jax.vmap(lambda x, m: _vote(model, p, x, m, perms[:votes], steps))(tx, tmask)
-        return pred, p, losses[-1]
+        p, losses = _adapt(model, p0, xs, ys, masks, perms, key, steps=steps, ttt_steps=ttt_steps, lr=lr,
+                           per_step=per_step)
+        cands = jax.vmap(lambda x, m: _candidates(model, p, x, m, perms[:votes], steps))(tx, tmask)
+        return cands, p, losses[-1]
 
     return jax.vmap(one)(xs, ys, masks, perms, tx, tmask, keys)
 
@@ -249,15 +260,23 @@ def task_arrays(tasks: Sequence[Arc1DTask], length: int, *, num_perms: int = 32,
 
 def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = None,
           ttt_steps: int = 150, lr: float = 3e-3, group: int = 16, seed: int = 0,
-          num_perms: int = 32, votes: int = 8, progress: bool = False) -> list[list[np.ndarray]]:
+          num_perms: int = 32, votes: int = 16, per_step: int = 1, restarts: int = 2, canonical: bool = False,
+          progress: bool = False) -> list[list[np.ndarray]]:
     """Predicted test outputs of each task (one int array per test pair, its real length):
     per-task test-time training from ``model``'s weights, vmapped over groups of tasks;
     each test output is the majority (whole row) over ``votes`` colour permutations of
-    the test input (the identity first; colours the rule names stay fixed)."""
+    the test input (the identity first; colours the rule names stay fixed), pooled over
+    ``restarts`` independent fine-tunings (different random permutation draws). With
+    ``canonical`` every pair's colours are first renamed in order of appearance
+    (:func:`~cax_zoo._data._arc1d.canonicalise`) and the prediction renamed back."""
     steps = model.default_steps if steps is None else int(steps)
-    if steps < 1 or ttt_steps < 0 or group < 1 or not 1 <= votes <= num_perms:
+    if steps < 1 or ttt_steps < 0 or group < 1 or restarts < 1 or not 1 <= votes <= num_perms:
         raise ConfigError(f"need steps >= 1, ttt_steps >= 0, group >= 1, 1 <= votes <= num_perms; got "
                           f"{steps}, {ttt_steps}, {group}, {votes}, {num_perms}")
+    originals, inverses = tasks, [[np.arange(NUM_COLOURS)] * len(t.test) for t in tasks]
+    if canonical:
+        pairs = [canonicalise(t) for t in tasks]
+        tasks, inverses = [p[0] for p in pairs], [p[1] for p in pairs]
     buckets: dict[tuple, list[int]] = {}
     for i, t in enumerate(tasks):
         key = (padded_length(t.max_length), len(t.train), len(t.test))
@@ -272,11 +291,15 @@ def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = No
             sel = [tasks[i] for i in chunk]
             sel = sel + [sel[-1]] * (g - len(sel))  # fixed group size: one compilation per bucket
             xs, ys, ms, ps, tx, _, tm = task_arrays(sel, length, num_perms=num_perms, seed=seed + start)
-            keys = jax.random.split(jax.random.PRNGKey(seed + start), g)
-            pred, _, _ = _adapt_and_predict(model, xs, ys, ms, ps, tx, tm, keys, steps, ttt_steps, lr, votes)
-            pred = np.asarray(pred)
+            cands = []
+            for r in range(restarts):
+                keys = jax.random.split(jax.random.PRNGKey(seed + start + 1000003 * r), g)
+                c, _, _ = _adapt_and_predict(model, xs, ys, ms, ps, tx, tm, keys, steps, ttt_steps, lr, votes, per_step)
+                cands.append(np.asarray(c))
+            cands = np.concatenate(cands, axis=2)  # (G, T, restarts * votes, L)
             for j, i in enumerate(chunk):
-                out[i] = [pred[j, k, : len(x)] for k, (x, _) in enumerate(tasks[i].test)]
+                out[i] = [inverses[i][k][majority_row(cands[j, k], tm[j, k])[: len(x)]]
+                          for k, (x, _) in enumerate(originals[i].test)]
             done += len(chunk)
             if progress:
                 print(f"  solved {done}/{len(tasks)} tasks ({time.time() - t0:.0f}s)", flush=True)
@@ -333,7 +356,7 @@ def evaluate(model: Arc1DNCA, *, data=None, steps: int | None = None, ttt_steps:
     subset; ``steps`` overrides the NCA steps, ``ttt_steps`` the Adam steps per task."""
     if not isinstance(model, Arc1DNCA):
         raise ConfigError(f"evaluate needs an Arc1DNCA, got {type(model).__name__}")
-    unknown = set(opts) - {"group", "seed", "num_perms", "votes"}
+    unknown = set(opts) - {"group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts"}
     if unknown:
         raise ConfigError(f"unknown evaluation option(s) {sorted(unknown)}")
     tasks = load_arc1d(data, task_types=task_types, indices=indices)
