@@ -54,6 +54,7 @@ FULL: dict[str, Any] = {
     "hidden": 24,
     "features": 64,
     "radius": 2,
+    "far": [],
     "default_steps": 24,
     "train_indices": [0, 15],  # [start, stop): instances trained on
     "eval_indices": [15, 30],  # [start, stop): instances scored at the end (held out)
@@ -69,7 +70,7 @@ SMOKE: dict[str, Any] = {
 
 
 def _create(cfg: dict[str, Any]) -> Arc1DNCA:
-    return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"],
+    return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"], far=cfg.get("far", []),
                     default_steps=cfg["default_steps"], key=jax.random.PRNGKey(cfg["seed"]))
 
 

@@ -154,6 +154,9 @@ def test_nca_config_round_trip_and_state():
     # zero-initialised output layer: a fresh NCA leaves the hidden channels at zero
     assert np.allclose(np.asarray(out), np.asarray(s))
     assert m.render(out).shape == (2, 20, 3)
+    _, traj = m.rollout(s, 4, every=2, trajectory=True)
+    (diagram,) = m.render_trajectory(traj)
+    assert diagram.shape == (1 + 3, 20, 3)  # the input row, then the output at t = 0, 2, 4
     with pytest.raises(cax_zoo.StateError, match="0-9"):
         m.initial_state(np.array([0, 11]))
 

@@ -152,7 +152,11 @@ def test_shipped_weights_classify_real_digits(test_set):
     assert "mnist_self_classify" in cax_zoo.list_models(pretrained=True)
     model = cax_zoo.load("mnist_self_classify")
     x, y = test_set
-    pred = model.classify(x[:64])
-    assert pred.shape == (64,)
-    assert (pred == y[:64]).mean() >= 0.85
+    pred = model.classify(x[:256])
+    assert pred.shape == (256,)
+    # the card reports 0.872 on all 10,000 digits; on 256 digits that is 0.87 +- 0.02
+    assert (pred == y[:256]).mean() >= 0.8
+    # a digit is not classified by its ink alone: an untrained model is at chance
+    fresh = cax_zoo.create("mnist_self_classify")
+    assert (fresh.classify(x[:256]) == y[:256]).mean() < 0.3
     assert model.classify(x[0]).shape == ()

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import shutil
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -167,6 +168,7 @@ def download_arc1d(cache: Path, *, url: str = REPO_ZIP, sha256: str | None = REP
     except zipfile.BadZipFile:
         raise DataError(f"1D-ARC download from {url} is not a zip archive") from None
     tmp = cache.with_name(cache.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
     n = 0
     for info in archive.infolist():
         parts = Path(info.filename).parts
@@ -186,8 +188,6 @@ def download_arc1d(cache: Path, *, url: str = REPO_ZIP, sha256: str | None = REP
         raise DataError(f"the archive from {url} holds no 1D-ARC task files")
     (tmp / "SHA256").write_text(f"{digest}  {url}\n", encoding="utf-8")
     if cache.exists():
-        import shutil
-
         shutil.rmtree(cache)
     os.replace(tmp, cache)
     return cache

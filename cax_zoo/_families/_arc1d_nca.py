@@ -4,7 +4,8 @@ Each task of 1D-ARC (Xu et al. 2023) gives three demonstration pairs (input row 
 row, same length) and a test input. A cell of the NCA holds the one-hot colour of the input
 (10 channels, fixed), a validity mask (1 channel, fixed: 0 on padding) and ``hidden``
 channels whose first 10 are the logits of the output colour. The rule reads a window of
-``2 * radius + 1`` cells, a dense perception layer + ReLU and a zero-initialised output
+``2 * radius + 1`` cells (and optionally the cells at the distances in ``far``), a
+dense perception layer + ReLU and a zero-initialised output
 layer (residual update); it runs ``default_steps`` steps from zero hidden channels.
 
 As in CAX's 1D-ARC experiment (Faldor & Cully 2025) the cells learn a task from its
@@ -33,6 +34,9 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._errors import ConfigError, DataError, StateError
 from .._grid import AbstractGridAutomaton
 from .._registry import register
+from .._data._arc1d_baselines import (
+    CAX_NCA_OVERALL, CAX_NCA_PER_TYPE, GPT4_OVERALL, GPT4_PER_TYPE,
+)
 from .._data._arc1d import (
     NUM_COLOURS, TASK_TYPES, Arc1DTask, canonicalise, introduced_colours, load_arc1d, pad_pairs,
     random_colour_permutation,
@@ -45,10 +49,6 @@ ARC_COLOURS = np.array(
      [240, 18, 190], [255, 133, 27], [127, 219, 255], [135, 12, 37]], np.uint8)
 """ARC's colour palette for colours 0-9."""
 
-# Published per-type exact-match accuracy (percent) to print beside ours. None: not
-# available here (we only print figures we are sure of; see docs/families/arc1d_nca.md).
-GPT4_PER_TYPE: dict[str, float | None] = {t: None for t in TASK_TYPES}
-CAX_NCA_PER_TYPE: dict[str, float | None] = {t: None for t in TASK_TYPES}
 
 
 @register(
@@ -66,6 +66,7 @@ class Arc1DNCA(AbstractGridAutomaton):
     hidden: int = eqx.field(static=True)
     features: int = eqx.field(static=True)
     radius: int = eqx.field(static=True)
+    far: tuple[int, ...] = eqx.field(static=True)
     default_steps: int = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
@@ -78,16 +79,20 @@ class Arc1DNCA(AbstractGridAutomaton):
     state_dtype = jnp.float32
 
     def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
-                 default_steps: int = 24, key: PRNGKeyArray | None = None):
+                 far: Sequence[int] = (), default_steps: int = 24, key: PRNGKeyArray | None = None):
         for name, v, lo in (("hidden", hidden, NUM_COLOURS), ("features", features, 1),
                             ("radius", radius, 1), ("default_steps", default_steps, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+        far = tuple(far)
+        if any(isinstance(d, bool) or not isinstance(d, int) or d <= radius for d in far):
+            raise ConfigError(f"far must hold integer distances > radius ({radius}), got {list(far)}")
         self.hidden, self.features, self.radius, self.default_steps = hidden, features, radius, default_steps
+        self.far = far
         self.num_spatial_dims = 1
         self.num_channels = c = FIXED + hidden
         key = jax.random.PRNGKey(0) if key is None else key
-        k = (2 * radius + 1) * c
+        k = (2 * radius + 1 + 2 * len(far)) * c
         lim = math.sqrt(6.0 / (k + features))
         self.w1 = jax.random.uniform(key, (features, k), jnp.float32, -lim, lim)
         self.b1 = jnp.zeros((features,), jnp.float32)
@@ -96,14 +101,16 @@ class Arc1DNCA(AbstractGridAutomaton):
 
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
-                "default_steps": self.default_steps}
+                "far": list(self.far), "default_steps": self.default_steps}
 
     # ------------------------------------------------------------------ the rule
     def step(self, state: Float[Array, "L C"], input=None, *, key: PRNGKeyArray | None = None):
         r = self.radius
         length = state.shape[0]
-        padded = jnp.pad(state, ((r, r), (0, 0)))
-        window = jnp.concatenate([padded[i : i + length] for i in range(2 * r + 1)], axis=-1)
+        offsets = [*range(-r, r + 1), *(-d for d in self.far), *self.far]
+        reach = max(abs(o) for o in offsets)
+        padded = jnp.pad(state, ((reach, reach), (0, 0)))
+        window = jnp.concatenate([padded[reach + o : reach + o + length] for o in offsets], axis=-1)
         h = jax.nn.relu(window @ self.w1.T + self.b1)
         delta = h @ self.w2.T + self.b2
         mask = state[:, NUM_COLOURS : NUM_COLOURS + 1]
@@ -145,6 +152,16 @@ class Arc1DNCA(AbstractGridAutomaton):
         x = np.argmax(s[:, :NUM_COLOURS], -1)
         y = np.maximum(self.predict_row(s), 0)
         return ARC_COLOURS[np.stack([x, y])]
+
+    def render_trajectory(self, trajectory) -> list[np.ndarray]:
+        """One space-time diagram: the input row, then the predicted output at each
+        sampled time (top to bottom)."""
+        s = np.asarray(jax.device_get(trajectory), np.float32)
+        if s.ndim != 3:
+            raise StateError(f"render_trajectory takes one unbatched trajectory (T, L, C), got shape {s.shape}")
+        x = np.argmax(s[0, :, :NUM_COLOURS], -1)
+        y = np.maximum(self.predict_row(s), 0)
+        return [ARC_COLOURS[np.concatenate([x[None], y])]]
 
 
 def _initial(x, mask, hidden):
@@ -341,7 +358,7 @@ def format_table(result: dict[str, Any]) -> str:
     lines = [f"{'task type':<18} {'ours':>6} {'GPT-4':>6} {'CAX NCA':>8}"]
     for t, acc in result["per_task_type"].items():
         lines.append(f"{t:<18} {100 * acc:6.1f} {f(GPT4_PER_TYPE.get(t)):>6} {f(CAX_NCA_PER_TYPE.get(t)):>8}")
-    lines.append(f"{'overall':<18} {100 * result['overall']:6.1f} {'n/a':>6} {'n/a':>8}"
+    lines.append(f"{'overall':<18} {100 * result['overall']:6.1f} {f(GPT4_OVERALL):>6} {f(CAX_NCA_OVERALL):>8}"
                  f"   ({result['n_solved']}/{result['n_tasks']} tasks)")
     return "\n".join(lines)
 
