@@ -22,6 +22,9 @@ import numpy as np
 
 from cax_zoo._families._growing_nca import LIZARD, GrowingNCA, emoji_target, evaluate, image_target
 from cax_zoo._training._checkpoint import key_data, load_checkpoint
+from cax_zoo._training._data_parallel import (
+    constrain_leading, constrain_replicated, data_mesh, replicate, shard_leading, to_host_default,
+)
 from cax_zoo._training._loop import train_loop
 from cax_zoo._training._optim import make_optimizer
 from cax_zoo._training._pool import circle_masks, order_by_loss, pool_sample, pool_update
@@ -49,6 +52,7 @@ FULL: dict[str, Any] = {
     "hidden_units": 128,
     "fire_rate": 0.5,
     "checkpoint_every": 100,
+    "devices": 1,  # data parallel over this many devices (0: all); batch_size and pool_size divisible by it
 }
 SMOKE: dict[str, Any] = {
     **FULL, "steps": 4, "batch_size": 2, "pool_size": 4, "rollout_min": 3, "rollout_max": 5,
@@ -66,7 +70,9 @@ def _loss(states, target):
     return jnp.mean((states[..., :4] - target) ** 2, axis=(-3, -2, -1))
 
 
-def make_train_step(optimizer, cfg: dict[str, Any]):
+def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
+    """The jitted training iteration. With a ``mesh`` (data parallel) the batch is split
+    over its devices for the rollout; the model and optimiser state stay replicated."""
     b, t_min, t_max, n_damage = cfg["batch_size"], cfg["rollout_min"], cfg["rollout_max"], cfg["damage"]
 
     @eqx.filter_jit
@@ -78,6 +84,7 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
         if n_damage:
             masks = circle_masks(k_dmg, n_damage, batch.shape[1:3])
             batch = batch.at[b - n_damage :].multiply(masks)
+        batch = constrain_leading(batch, mesh)
         n = jax.random.randint(k_len, (), t_min, t_max + 1)
 
         def loss_fn(m):
@@ -92,7 +99,8 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
         (loss, final), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
         model = eqx.apply_updates(model, updates)
-        pool = pool_update(pool, idx, jax.lax.stop_gradient(final))
+        pool = constrain_leading(pool_update(pool, idx, jax.lax.stop_gradient(final)), mesh)
+        model, opt_state = constrain_replicated((model, opt_state), mesh)
         return model, opt_state, pool, loss
 
     return train_step
@@ -114,6 +122,7 @@ def train(run: RecipeRun) -> int:
         from cax_zoo._errors import ConfigError
 
         raise ConfigError("need 0 <= damage < batch_size and 1 <= rollout_min <= rollout_max")
+    mesh = data_mesh(cfg.get("devices", 1), divides={"batch_size": cfg["batch_size"], "pool_size": cfg["pool_size"]})
     target_np, target_desc = _target(run, cfg)
     name = "growing_nca/lizard" if run.options.target is None and run.options.emoji == LIZARD else "growing_nca"
     if run.name != name:
@@ -138,7 +147,12 @@ def train(run: RecipeRun) -> int:
         trees, start, meta = load_checkpoint(run.checkpoint_dir, trees)
         history, elapsed = meta.get("history", []), float(meta.get("train_seconds", 0.0))
         print(f"resumed from step {start} of {cfg['steps']}")
-    step_fn = make_train_step(optimizer, cfg)
+    if mesh is not None:  # data parallel: replicate the model, shard the pool
+        trees = {"model": replicate(trees["model"], mesh), "opt_state": replicate(trees["opt_state"], mesh),
+                 "pool": shard_leading(trees["pool"], mesh)}
+        seed, target = replicate((seed, target), mesh)
+        print(f"data parallel over {mesh.size} devices: {mesh.devices.ravel().tolist()}")
+    step_fn = make_train_step(optimizer, cfg, mesh)
     t0 = time.time()
 
     def one(tr, step):
@@ -157,7 +171,7 @@ def train(run: RecipeRun) -> int:
     if not completed:
         print(f"stopped after step {run.stop_after}; continue with --resume")
         return 0
-    model = trees["model"]
+    model = to_host_default(trees["model"]) if mesh is not None else trees["model"]
     steps_done = start if run.finish_now else cfg["steps"]
     metrics = evaluate(model, target=target_np, steps=cfg["rollout_max"])
     tail = [h[1] for h in history[-50:]]

@@ -24,6 +24,9 @@ from cax_zoo._families._mnist_self_classify import (
     NUM_CLASSES, SIDE, SelfClassifyingMNIST, evaluate, live_cells, sparse_step,
 )
 from cax_zoo._training._checkpoint import key_data, load_checkpoint
+from cax_zoo._training._data_parallel import (
+    constrain_leading, constrain_replicated, data_mesh, replicate, shard_leading, to_host_default,
+)
 from cax_zoo._training._loop import train_loop
 from cax_zoo._training._optim import make_optimizer
 from cax_zoo._training._pool import pool_sample, pool_update
@@ -58,6 +61,7 @@ FULL: dict[str, Any] = {
     "max_live": 256,  # >0: train on live-cell lists of this length (digits with more live cells are skipped)
     "checkpoint_every": 250,
     "eval_limit": 10000,
+    "devices": 1,  # data parallel over this many devices (0: all); batch_size and pool_size divisible by it
 }
 SMOKE: dict[str, Any] = {
     **FULL, "steps": 6, "batch_size": 2, "pool_size": 8, "rollout_steps": 3, "reseed": 1,
@@ -88,7 +92,9 @@ def per_sample_loss(model, states, labels):
     return jnp.sum(err * alive, axis=(1, 2)) / jnp.maximum(jnp.sum(alive, axis=(1, 2)), 1.0)
 
 
-def make_train_step(optimizer, cfg: dict[str, Any]):
+def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
+    """The jitted training iteration. With a ``mesh`` (data parallel) the batch is split
+    over its devices for the rollout; the model, optimiser state and data stay replicated."""
     b, t = cfg["batch_size"], cfg["rollout_steps"]
     n_reseed, n_mutate = cfg["reseed"], cfg["mutate"]
     max_live = cfg.get("max_live", 0)
@@ -106,6 +112,7 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
             alive = (fs[..., :1] > model.alive_threshold).astype(jnp.float32)
             mutated = jnp.concatenate([fs[..., :1], states[lo:hi, ..., 1:] * alive], axis=-1)
             states, labs = states.at[lo:hi].set(mutated), labs.at[lo:hi].set(fl)
+        states, labs = constrain_leading((states, labs), mesh)
 
         if max_live:
             # live-cell lists: the same rule computed on the live cells only (several times
@@ -141,7 +148,8 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
         (loss, final), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_array))
         model = eqx.apply_updates(model, updates)
-        pool = pool_update(pool, idx, (jax.lax.stop_gradient(final), labs))
+        pool = constrain_leading(pool_update(pool, idx, (jax.lax.stop_gradient(final), labs)), mesh)
+        model, opt_state = constrain_replicated((model, opt_state), mesh)
         return model, opt_state, pool, loss
 
     return train_step
@@ -151,8 +159,9 @@ def train(run: RecipeRun) -> int:
     from cax_zoo._data._mnist import load_mnist
 
     begin(run)
-    images_np, labels_np = load_mnist("train", data=run.options.data)
     cfg = run.config
+    mesh = data_mesh(cfg.get("devices", 1), divides={"batch_size": cfg["batch_size"], "pool_size": cfg["pool_size"]})
+    images_np, labels_np = load_mnist("train", data=run.options.data)
     if cfg["max_live"]:
         keep = (images_np.astype(np.float32) / 255.0 > cfg["alive_threshold"]).sum((1, 2)) <= cfg["max_live"]
         images_np, labels_np = images_np[keep], labels_np[keep]
@@ -176,7 +185,12 @@ def train(run: RecipeRun) -> int:
         trees, start, meta = load_checkpoint(run.checkpoint_dir, trees)
         history, elapsed = meta.get("history", []), float(meta.get("train_seconds", 0.0))
         print(f"resumed from step {start} of {cfg['steps']}")
-    step_fn = make_train_step(optimizer, cfg)
+    if mesh is not None:  # data parallel: replicate the model and the data set, shard the pool
+        trees = {"model": replicate(trees["model"], mesh), "opt_state": replicate(trees["opt_state"], mesh),
+                 "pool": shard_leading(trees["pool"], mesh)}
+        images, labels = replicate((images, labels), mesh)
+        print(f"data parallel over {mesh.size} devices: {mesh.devices.ravel().tolist()}")
+    step_fn = make_train_step(optimizer, cfg, mesh)
     t0 = time.time()
 
     def one(tr, step):
@@ -195,7 +209,7 @@ def train(run: RecipeRun) -> int:
     if not completed:
         print(f"stopped after step {run.stop_after}; continue with --resume")
         return 0
-    model = trees["model"]
+    model = to_host_default(trees["model"]) if mesh is not None else trees["model"]
     steps_done = start if run.finish_now else cfg["steps"]
     train_seconds = elapsed + time.time() - t0
     print(f"evaluating on {cfg['eval_limit']} test digits ...")

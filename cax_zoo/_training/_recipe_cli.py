@@ -135,16 +135,24 @@ def parse_recipe_args(
     )
 
 
+# keys that say how a run is executed, not what it trains: a --config on --resume may change them
+RUNTIME_KEYS = ("devices",)
+
+
 def resolve_resume(run: RecipeRun, saved_config: Mapping[str, Any], given: list[str]) -> None:
-    """On --resume the checkpoint's config wins; a conflicting --config is an error."""
+    """On --resume the checkpoint's config wins; a conflicting --config is an error
+    (except for :data:`RUNTIME_KEYS`, such as the number of devices, which may change)."""
+    runtime = {}
     for pair in given:
         key = pair.partition("=")[0].strip()
-        if key in saved_config and run.config.get(key) != saved_config[key]:
+        if key in RUNTIME_KEYS:
+            runtime[key] = run.config[key]
+        elif key in saved_config and run.config.get(key) != saved_config[key]:
             raise ConfigError(
                 f"--resume: --config {key}={run.config.get(key)!r} differs from the checkpoint's "
                 f"{saved_config[key]!r}; start a new --out instead"
             )
-    run.config = dict(saved_config)
+    run.config = {**saved_config, **runtime}
 
 
 def check_fresh_out(run: RecipeRun) -> None:
