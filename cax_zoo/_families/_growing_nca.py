@@ -35,6 +35,7 @@ ALPHA = 3
 
 @register(
     "growing_nca",
+    description="Growing neural CA: grows a target RGBA image from one seed cell and regenerates it after damage",
     paper="Mordvintsev, Randazzo, Niklasson & Levin 2020, Distill, 'Growing Neural Cellular Automata' "
           "(doi:10.23915/distill.00023)",
     tags=("neural", "2d", "morphogenesis"),

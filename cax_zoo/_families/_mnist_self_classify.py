@@ -50,6 +50,7 @@ def _patches(x: Float[Array, "H W C"]) -> Float[Array, "H W 9 C"]:
 
 @register(
     "mnist_self_classify",
+    description="Self-classifying MNIST digits: live pixels agree on the digit by local messages; majority vote",
     paper="Randazzo et al. 2020, Distill, 'Self-classifying MNIST Digits' (doi:10.23915/distill.00027.002)",
     tags=("neural", "2d", "classification", "mnist"),
     recipe="recipes.mnist_self_classify",
