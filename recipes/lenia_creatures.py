@@ -22,6 +22,28 @@ import cax_zoo
 from cax_zoo._families import _lenia
 
 
+LICENCES = {
+    "tessellatium": "MIT (OpenLenia/Lenia-Tutorial, (c) 2021 Open Science Lenia); this folder only "
+                    "repackages the pattern and rule.",
+}
+"""Per-creature licence lines (default: Chan's Lenia repository, where the catalogue lives)."""
+
+NOTES = {
+    "tessellatium": (
+        "Behaviour: a self-replicator, not a soliton that keeps its mass. Our update is the "
+        "notebook's line for line (`A <- clip(A + 1/T sum_k h_k G_k, 0, 1)` per target channel; "
+        "a float64 numpy restatement of its cell agrees to 3e-4 over 100 steps on 128^2), and "
+        "under it the seed divides: here it becomes two joined bodies (mass x2.3) that glide "
+        "in a straight line, hence `survived: false` (mass not within 50 % of the seed's). In "
+        "the notebook's own setting (64^2 world, pattern zoomed x0.9) the copies keep dividing "
+        "until they fill the world; at x2 (R=24, 256^2) the mass reaches x10.6 in 600 steps; "
+        "at x5 (R=60, 256^2, the notebook's four-panel cell) it divides once (x2.1 after 300 "
+        "steps). No turning was seen at any of these scales."
+    ),
+}
+"""Per-creature notes for the model card (facts measured with this recipe's code)."""
+
+
 def card(name: str, model: _lenia.Lenia, creature, metrics: dict) -> str:
     ks = creature.kernels
     rule = {"R": creature.R, "T": creature.T, "kernel_core": creature.kernel_core,
@@ -33,7 +55,8 @@ def card(name: str, model: _lenia.Lenia, creature, metrics: dict) -> str:
         f"{_lenia._DESCRIPTIONS[name]}.", "",
         f"- Catalogue code: `{creature.code}`" + (f" ({creature.cname})" if creature.cname else ""),
         f"- Source: {creature.source}",
-        "- Licence: MIT (Bert Chan's Lenia repository); this folder only repackages the pattern and rule.",
+        "- Licence: " + LICENCES.get(
+            name, "MIT (Bert Chan's Lenia repository); this folder only repackages the pattern and rule."),
         f"- Pattern: {list(creature.cells.shape)} cells (*spatial, channels), values in [0, 1]",
         f"- Channels: {creature.num_channels}, kernels: {len(ks)}, dimensions: {creature.num_spatial_dims}",
         "", "## Rule", "", "```json",
@@ -45,7 +68,10 @@ def card(name: str, model: _lenia.Lenia, creature, metrics: dict) -> str:
     ]
     lines += [f"| {k} | {json.dumps(v)} |" for k, v in metrics.items()]
     lines += ["", "Speed is the centre of mass displacement per unit time (T steps), "
-              "measured on a periodic grid.", "", "## Usage", "", "```python",
+              "measured on a periodic grid."]
+    if name in NOTES:
+        lines += ["", NOTES[name]]
+    lines += ["", "## Usage", "", "```python",
               "import cax_zoo", f'model = cax_zoo.load("lenia/{name}")',
               "final = model.rollout(model.init_state(), 1000)", "```", ""]
     return "\n".join(lines)

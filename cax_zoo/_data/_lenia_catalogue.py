@@ -369,8 +369,13 @@ def parse_entry(entry: dict[str, Any], *, dims: int, source: str = "") -> Creatu
 
 # ------------------------------------------------------------------------- expanded universe
 TESSELLATIUM_SOURCE = (
-    "Bert Chan, 'Lenia and Expanded Universe' (ALIFE 2020) and his Lenia tutorial notebook "
-    "(species VT049W, Tessellatium gyrans), MIT licence"
+    "pattern[\"aquarium\"] (\"Tessellatium gyrans\", R=12, T=2, 15 kernels, 3x18x24 cells) of Bert "
+    "Chan's tutorial notebook 'From Conway to Lenia', section 'Multiple channels': "
+    "github.com/OpenLenia/Lenia-Tutorial, Tutorial_From_Conway_to_Lenia_(w_o_results).ipynb "
+    "(commit 87734d7c; MIT licence, (c) 2021 Open Science Lenia), "
+    "https://colab.research.google.com/github/OpenLenia/Lenia-Tutorial/blob/main/Tutorial_From_Conway_to_Lenia.ipynb. "
+    "Code VT049W as in maxencefaldor/Leniabreeder lenia/patterns.py (same kernels and cells, "
+    "named 'Aquarium (self-replicating)')"
 )
 
 _T0 = [
@@ -460,8 +465,12 @@ TESSELLATIUM_GYRANS: dict[str, Any] = {
     },
     "cells": [_T0, _T1, _T2],
 }
-"""Chan's three-channel, fifteen-kernel creature (his "aquarium" example), in the
-catalogue's multi-channel entry form; it ships with the package (no data file)."""
+"""Chan's three-channel, fifteen-kernel creature (his tutorial's ``pattern["aquarium"]``,
+see :data:`TESSELLATIUM_SOURCE`), in the catalogue's multi-channel entry form; it ships with
+the package (no data file). Kernels and cells are the notebook's, value for value (its ``h``
+sum to 2 per target channel, so with ``T=2`` each channel moves by the h-weighted mean growth
+per step). Under this rule the seed is a self-replicator: it divides (mass about x2.3 on
+128^2) rather than keeping its mass."""
 
 
 def tessellatium_gyrans() -> Creature:

@@ -536,7 +536,7 @@ _DESCRIPTIONS = {
     "life_glider": "Conway's glider in Lenia's Game-of-Life rule (R=2, staircase kernel)",
     "sphaerome": "Sphaerome lithos (1Sp1l), a 3-D sphere",
     "diguttome": "Diguttome saliens (4Gu2s), a 3-D four-ring creature",
-    "tessellatium": "Tessellatium gyrans (VT049W): 3 channels, 15 kernels (Chan 2020)",
+    "tessellatium": "Tessellatium gyrans (VT049W, Chan's \"aquarium\"): 3 channels, 15 kernels; divides in two under its own rule",
 }
 
 for _name in CREATURES:
