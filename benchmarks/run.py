@@ -7,7 +7,8 @@
 Needs the ``bench`` extra for the peers (``pip install -e .[bench]``: cax, cellpylib); a
 missing peer shows as ``n/a``. Each number is cell-updates per second (state cells x
 steps / wall time) from the best of ``--repeat`` timed runs after a warm-up run that
-compiles; batched rows count every grid of the batch. Never part of the unit tests.
+compiles; batched rows count every grid of the batch; the ``train`` rows count whole
+training iterations (train steps per second). Never part of the unit tests.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def ours_nca_train(nca_steps: int):
         for i in range(n):
             state["model"], state["opt"], state["pool"], loss = train_step(
                 state["model"], state["opt"], state["pool"], seed, target, jax.random.PRNGKey(i))
-        jax.block_until_ready(loss)
+        jax.block_until_ready((loss, state))
 
     return run
 
@@ -157,9 +158,13 @@ def eqx_filter(model):
     return eqx.filter(model, eqx.is_array)
 
 
-def cax_nca_train(nca_steps: int):
+def cax_nca_train(nca_steps: int, unroll: bool = False):
     """The same workload with CAX's ConvPerceive + NCAUpdate (identity + Sobel perception,
-    128 hidden units, cell dropout 0.5, alive masking) and optax Adam."""
+    128 hidden units, cell dropout 0.5, alive masking) and optax Adam, as CAX's growing-NCA
+    example builds it; the rollout is CAX's own ``cs(state, num_steps=...)`` (nnx.scan),
+    and loss, gradient and Adam update are one nnx.jit that traces and compiles once
+    (checked with JAX_LOG_COMPILES=1). It skips the pool, sorting and damage that ours
+    times as well. ``unroll=True``: a Python loop over ``_step`` instead (not CAX's API)."""
     import optax
     from cax.core import ComplexSystem
     from cax.core.perceive import ConvPerceive
@@ -187,6 +192,11 @@ def cax_nca_train(nca_steps: int):
     @nnx.jit
     def train_step(cs, opt, state):
         def loss_fn(cs):
+            if unroll:
+                s = state
+                for _ in range(nca_steps):
+                    s = cs._step(s)
+                return jnp.mean((s[..., :4] - target) ** 2)
             return jnp.mean((cs(state, num_steps=nca_steps)[..., :4] - target) ** 2)
 
         loss, grads = nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, params))(cs)
@@ -196,7 +206,128 @@ def cax_nca_train(nca_steps: int):
     def run(n):
         for _ in range(n):
             loss = train_step(cs, opt, state)
-        jax.block_until_ready(loss)
+        jax.block_until_ready((loss, nnx.state(cs), nnx.state(opt)))
+
+    return run
+
+
+def _mnist(max_live: int, threshold: float = 0.1):
+    """MNIST training digits (from CAX_ZOO_DATA or the cache), filtered like the recipe
+    when it trains on live-cell lists (digits with at most ``max_live`` live cells)."""
+    from cax_zoo._data._mnist import load_mnist
+
+    images, labels = load_mnist("train")
+    if max_live:
+        keep = (images.astype(np.float32) / 255.0 > threshold).sum((1, 2)) <= max_live
+        images, labels = images[keep], labels[keep]
+    return jnp.asarray(images), jnp.asarray(labels.astype(np.int32))
+
+
+def ours_mnist_train(max_live: int):
+    """One training iteration of the self-classifying-MNIST recipe
+    (recipes/mnist_self_classify.py) with its FULL config: batch 16, 20 NCA steps, loss on
+    the live cells at every step, 1,024-state pool with 4 fresh and 4 mutated digits per
+    batch; ``max_live`` > 0 runs the rollout on live-cell lists, 0 on the dense 28x28 grid."""
+    import equinox as eqx
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    from recipes import mnist_self_classify as recipe
+
+    from cax_zoo._training._optim import make_optimizer
+
+    cfg = {**recipe.FULL, "max_live": max_live}
+    model = recipe._create(cfg)
+    optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
+                               boundaries=cfg["lr_boundaries"], decay=cfg["lr_decay"],
+                               normalize_gradients=cfg["normalize_gradients"])
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
+    images, labels = _mnist(max_live, cfg["alive_threshold"])
+    pool = recipe._fresh(model, images, labels, jax.random.randint(jax.random.PRNGKey(2), (cfg["pool_size"],), 0, len(images)))
+    train_step = recipe.make_train_step(optimizer, cfg)
+    state = {"model": model, "opt": opt_state, "pool": pool}
+
+    def run(n):
+        for i in range(n):
+            state["model"], state["opt"], state["pool"], loss = train_step(
+                state["model"], state["opt"], state["pool"], images, labels, jax.random.PRNGKey(i))
+        jax.block_until_ready((loss, state["pool"]))
+
+    return run
+
+
+def cax_mnist_train(unroll: bool = False):
+    """The same workload built from CAX's components the way CAX's self-classifying-MNIST
+    example (examples/44_self_classifying_mnist.ipynb) builds it: 20 channels (10 logits,
+    9 hidden, the grey image last and reset every step), ConvPerceive 3x3 to 80 features
+    with bias and ReLU, NCAUpdate with 80 hidden units, zero-initialised last layer, cell
+    dropout 0.5 and alive masking by the grey channel; the rollout is CAX's own nnx.scan
+    over ``_step`` (as in ``ComplexSystem.__call__``) that also emits the per-step loss
+    (L2 on live cells at every step, as ours), Adam, a 1,024-state pool with 4 fresh digits
+    per batch, all in one nnx.jit. ``unroll=True`` replaces the nnx.scan by a Python loop
+    over ``_step`` (not CAX's rollout API; XLA:CPU differentiates CAX's convolutions
+    inside a scan loop several times slower than unrolled)."""
+    import optax
+    from cax.core import ComplexSystem
+    from cax.core.perceive import ConvPerceive
+    from cax.core.update import NCAUpdate
+    from flax import nnx
+
+    channels, batch, steps = 20, 16, 20
+
+    class SelfClassifyingNCA(ComplexSystem):
+        def __init__(self, rngs):
+            self.perceive = ConvPerceive(channel_size=channels, perception_size=80, use_bias=True,
+                                         activation_fn=nnx.relu, rngs=rngs)
+            self.update = NCAUpdate(channel_size=channels, perception_size=80, hidden_layer_sizes=(80,),
+                                    cell_dropout_rate=0.5, zeros_init=True, rngs=rngs)
+
+        def _step(self, state, input=None, *, sow=False):
+            x = state[..., -1:]
+            return self.update(state, self.perceive(state), input).at[..., -1:].set(x)
+
+    cs = SelfClassifyingNCA(nnx.Rngs(0))
+    opt = nnx.Optimizer(cs, optax.adam(1e-3), wrt=nnx.Param)
+    images, labels = _mnist(0)  # uint8, passed to the jitted step like ours (not a constant)
+
+    def fresh(images, labels, idx):
+        grey = images[idx].astype(jnp.float32)[..., None] / 255.0
+        return jnp.zeros((len(idx), 28, 28, channels)).at[..., -1:].set(grey), labels[idx]
+
+    pool = list(fresh(images, labels, jax.random.randint(jax.random.PRNGKey(2), (1024,), 0, len(images))))
+
+    def step_loss(s, y):
+        alive = (s[..., -1] > 0.1).astype(jnp.float32)
+        err = jnp.sum((s[..., :10] - jax.nn.one_hot(y, 10)[:, None, None, :]) ** 2, axis=-1)
+        return jnp.mean(jnp.sum(err * alive, axis=(1, 2)) / jnp.maximum(jnp.sum(alive, axis=(1, 2)), 1.0))
+
+    @nnx.jit
+    def train_step(cs, opt, pool_s, pool_y, images, labels, key):
+        k_pool, k_new = jax.random.split(key)
+        idx = jax.random.choice(k_pool, pool_s.shape[0], (batch,), replace=False)
+        s, y = pool_s[idx], pool_y[idx]
+        fs, fy = fresh(images, labels, jax.random.randint(k_new, (batch // 4,), 0, images.shape[0]))
+        s, y = s.at[: batch // 4].set(fs), y.at[: batch // 4].set(fy)
+
+        def loss_fn(cs):
+            if unroll:
+                losses = []
+                for _ in range(steps):
+                    s_ = cs._step(s if not losses else s_)
+                    losses.append(step_loss(s_, y))
+                return jnp.mean(jnp.stack(losses)), s_
+            axes = nnx.StateAxes({...: nnx.Carry})
+            final, losses = nnx.scan(lambda cs, s: (lambda n: (n, step_loss(n, y)))(cs._step(s)),
+                                     in_axes=(axes, nnx.Carry), out_axes=(nnx.Carry, 0), length=steps)(cs, s)
+            return jnp.mean(losses), final
+
+        (loss, final), grads = nnx.value_and_grad(loss_fn, has_aux=True)(cs)
+        opt.update(cs, grads)
+        return loss, pool_s.at[idx].set(jax.lax.stop_gradient(final)), pool_y.at[idx].set(y)
+
+    def run(n):
+        for i in range(n):
+            loss, pool[0], pool[1] = train_step(cs, opt, pool[0], pool[1], images, labels, jax.random.PRNGKey(i))
+        jax.block_until_ready((loss, pool, nnx.state(cs), nnx.state(opt)))
 
     return run
 
@@ -230,6 +361,22 @@ def workloads(only: set[str] | None, nca_steps: int = 96):
         "ours": (lambda: ours_nca_train(nca_steps), 10.0 if GPU else 0.02),
         "cax": (lambda: cax_nca_train(nca_steps), 10.0 if GPU else 0.02),
     }, "train steps/s, not cell-updates; paper: 64-96 steps, here fixed"))
+    rows.append(("train", f"growing-NCA train step as above, {nca_steps} NCA steps, CAX rollout hand-unrolled (not CAX's API)", 1, {
+        "ours": (lambda: ours_nca_train(nca_steps), 10.0 if GPU else 0.02),
+        "cax": (lambda: cax_nca_train(nca_steps, unroll=True), 10.0 if GPU else 0.02),
+    }, "CAX: Python loop over _step instead of cs(state, num_steps=...)"))
+    rows.append(("train", "self-classifying-MNIST train step, batch 16, 28^2x20, 20 NCA steps (ours: live-cell lists, max_live 256)", 1, {
+        "ours": (lambda: ours_mnist_train(256), 10.0 if GPU else 0.5),
+        "cax": (lambda: cax_mnist_train(), 10.0 if GPU else 0.5),
+    }, "train steps/s; recipe FULL config, loss on live cells every step"))
+    rows.append(("train", "self-classifying-MNIST train step, batch 16, 28^2x20, 20 NCA steps (ours: dense grid, max_live 0)", 1, {
+        "ours": (lambda: ours_mnist_train(0), 10.0 if GPU else 0.5),
+        "cax": (lambda: cax_mnist_train(), 10.0 if GPU else 0.5),
+    }, "train steps/s; recipe FULL config with max_live=0, loss on live cells every step"))
+    rows.append(("train", "self-classifying-MNIST train step as above, CAX rollout hand-unrolled (not CAX's API)", 1, {
+        "ours": (lambda: ours_mnist_train(0), 10.0 if GPU else 0.5),
+        "cax": (lambda: cax_mnist_train(unroll=True), 10.0 if GPU else 0.5),
+    }, "ours dense (max_live 0); CAX: Python loop over _step instead of nnx.scan"))
     if only is None and not GPU:  # minutes per step on a small shared CPU: ask for it
         rows = [r for r in rows if r[0] != "train"]
     return [r for r in rows if only is None or r[0] in only]
