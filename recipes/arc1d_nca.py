@@ -1,23 +1,27 @@
-"""Recipe: meta-learn the initialisation of the 1D-ARC neural CA (Reptile).
+"""Recipe: multi-task supervised pretraining of the 1D-ARC neural CA (with task contexts).
 
     cax-zoo train arc1d_nca --out runs/arc1d_nca          # full config
     python -m recipes.arc1d_nca --smoke --out /tmp/smoke  # seconds (CI)
 
 The zoo's ``arc1d_nca`` solves a task by test-time training (TTT) on its demonstration
 pairs (see :func:`cax_zoo._families._arc1d_nca.solve`); this recipe learns the weights
-that TTT starts from. Each meta-step draws ``meta_batch`` training tasks (instances
-``train_indices`` of every task type that fits the padded length 36, i.e. all but
-1d_padded_fill), applies a random whole-task mirror and colour permutation (which keep a
-task's meaning: every grid of the task is transformed the same way), runs ``inner_steps``
-Adam steps of TTT on each task's demonstration AND test pairs (all four are training data
-here), and moves the initialisation towards the mean of the adapted weights (Reptile,
-Nichol et al. 2018, with Adam on the meta-gradient). At the end the model is scored by
-the zoo's evaluation on instances ``eval_indices`` (never trained on).
+that TTT starts from. It trains ONE NCA directly (plain Adam steps on cross-entropy) on
+every input -> output pair (three demonstrations and the test pair) of instances
+``train_indices`` of all 18 task types. Each training task also owns a learned *context*:
+a vector added to the rule's first-layer bias (one per task and mirror orientation), so
+that pairs the input alone cannot explain (move by 1, 2 or 3 cells? recolour to which
+colour?) are explained by the task's context; the context is L2-penalised so that the
+shared bias is the "average task". At test time the context is exactly what TTT has to
+find (it fine-tunes the biases, or all weights, on the demonstrations). Each sampled task
+is mirrored (p=1/2) and recoloured with a random permutation of the colours 1-9 other than
+those its rule names (:func:`~cax_zoo._data._arc1d.introduced_colours`), the same way in
+every grid of the task. Rows are padded to 36 cells; the longer rows of 1d_padded_fill to
+96, in a batch of their own every ``long_every`` steps. At the end the model is scored by
+the zoo's evaluation on instances ``eval_indices`` (never trained on) and released.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -28,147 +32,188 @@ import numpy as np
 import optax
 
 from cax_zoo._data._arc1d import (
-    NUM_COLOURS, load_arc1d, mirror, pad_pairs, permute_colours, random_colour_permutation,
+    introduced_colours, load_arc1d, mirror, pad_pairs, permute_colours, random_colour_permutation,
 )
 from cax_zoo._errors import ConfigError
 from cax_zoo._families._arc1d_nca import (
-    Arc1DNCA, _adapt, _params, _with_params, evaluate, format_table, padded_length,
+    Arc1DNCA, _logits, _params, _with_params, evaluate, format_table, padded_length,
 )
 from cax_zoo._training._checkpoint import key_data, load_checkpoint
+from cax_zoo._training._data_parallel import data_mesh, replicate, shard_leading, to_host_default
 from cax_zoo._training._loop import train_loop
 from cax_zoo._training._recipe_cli import RecipeRun, begin, initial_model, parse_recipe_args, run_main
 from cax_zoo._training._release import model_card, release_run
 
 NAME = "arc1d_nca"
 PAPER = ("Faldor & Cully 2025, 'CAX: Cellular Automata Accelerated in JAX' (ICLR 2025), 1D-ARC NCA; "
-         "1D-ARC: Xu et al. 2023; Reptile: Nichol, Achiam & Schulman 2018")
+         "1D-ARC: Xu et al. 2023; task contexts as in CAVIA: Zintgraf et al. 2019")
 LENGTH = 36
 
 FULL: dict[str, Any] = {
     "seed": 0,
-    "meta_steps": 300,
-    "meta_batch": 16,
-    "inner_steps": 30,
-    "inner_lr": 3e-3,
-    "meta_lr": 1e-3,
-    "hidden": 24,
-    "features": 64,
+    "train_steps": 4000,
+    "batch_tasks": 16,  # tasks per step (all their pairs: 64 rows)
+    "lr": 2e-3,  # Adam, 100 warm-up steps, cosine decay to 5% of it
+    "clip": 1.0,  # global gradient-norm clip
+    "context_wd": 1e-3,  # L2 penalty on the per-task contexts
+    "long_every": 8,  # every 8th step a batch of the rows longer than 36 (1d_padded_fill)
+    "hidden": 32,
+    "features": 128,
     "radius": 2,
     "far": [],
-    "default_steps": 24,
+    "default_steps": 32,
+    "ttt_steps": 150,
+    "ttt_lr": 1e-3,
+    "ttt_adapt": "all",
     "train_indices": [0, 15],  # [start, stop): instances trained on
     "eval_indices": [15, 30],  # [start, stop): instances scored at the end (held out)
-    "eval_ttt_steps": 150,
+    "eval_restarts": 2,
     "eval_task_types": [],  # [] = all 18
-    "checkpoint_every": 50,
+    "checkpoint_every": 500,
+    "devices": 1,  # data parallel: rows of each batch split over this many devices (0 = all)
 }
 SMOKE: dict[str, Any] = {
-    **FULL, "meta_steps": 3, "meta_batch": 2, "inner_steps": 2, "hidden": 12, "features": 8,
-    "default_steps": 4, "eval_indices": [15, 16], "eval_ttt_steps": 2,
+    **FULL, "train_steps": 4, "batch_tasks": 2, "long_every": 2, "hidden": 12, "features": 8,
+    "default_steps": 4, "ttt_steps": 2, "eval_indices": [15, 16], "eval_restarts": 1,
     "eval_task_types": ["1d_move_1p", "1d_fill"], "checkpoint_every": 2,
 }
 
 
 def _create(cfg: dict[str, Any]) -> Arc1DNCA:
     return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"], far=cfg.get("far", []),
-                    default_steps=cfg["default_steps"], key=jax.random.PRNGKey(cfg["seed"]))
+                    default_steps=cfg["default_steps"], ttt_steps=cfg["ttt_steps"], ttt_lr=cfg["ttt_lr"],
+                    ttt_adapt=cfg["ttt_adapt"], key=jax.random.PRNGKey(cfg["seed"]))
 
 
-def _sample_batch(tasks, rng: np.random.Generator, size: int):
-    """``size`` tasks, each mirrored (p=1/2) and colour-permuted as a whole; all its pairs
-    (demonstrations and tests) as ``(xs, ys, masks)`` (B, N, LENGTH)."""
-    xs, ys, ms = [], [], []
-    for i in rng.integers(0, len(tasks), size):
-        t = tasks[i]
-        if rng.random() < 0.5:
+def _sample_batch(pool, context_of, rng: np.random.Generator, size: int, length: int):
+    """``size`` tasks of ``pool``, each mirrored (p=1/2) and colour-permuted as a whole
+    (keeping the colours its rule names); all their pairs (demonstrations and tests) as
+    ``(xs, ys, masks)`` (R, length) and each row's context index (R,)."""
+    xs, ys, ms, ci = [], [], [], []
+    for i in rng.integers(0, len(pool), size):
+        t = pool[i]
+        flip = bool(rng.random() < 0.5)
+        if flip:
             t = mirror(t)
-        t = permute_colours(t, random_colour_permutation(rng))
-        x, y, m = pad_pairs(t.train + t.test, LENGTH)
-        xs.append(x), ys.append(y), ms.append(m)
-    return np.stack(xs), np.stack(ys), np.stack(ms)
+        t = permute_colours(t, random_colour_permutation(rng, introduced_colours(t)))
+        x, y, m = pad_pairs(t.train + t.test, length)
+        xs.append(x), ys.append(y), ms.append(m), ci.append(np.full(len(x), 2 * context_of[t.name] + flip))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ms), np.concatenate(ci)
 
 
-def make_meta_step(model_skeleton: Arc1DNCA, cfg: dict[str, Any], optimizer):
-    steps, inner, lr = cfg["default_steps"], cfg["inner_steps"], cfg["inner_lr"]
-    identity = jnp.arange(NUM_COLOURS)[None]  # (1, 10): colours were permuted on the host
+def _pad_rows(batch, n: int):
+    """Pad the rows of a batch to a multiple of ``n`` devices with masked-out rows (mask 0:
+    they add nothing to the loss, so the step is the same as unpadded)."""
+    extra = -len(batch[0]) % n
+    return tuple(np.concatenate([a, np.zeros((extra,) + a.shape[1:], a.dtype)]) for a in batch)
+
+
+def make_train_step(model_skeleton: Arc1DNCA, cfg: dict[str, Any], optimizer):
+    steps, wd = cfg["default_steps"], cfg["context_wd"]
+
+    def loss_fn(params, context, xs, ys, ms, ci):
+        w1, b1, w2, b2 = params
+        z = context[ci]  # (R, features): each row's task context shifts the first-layer bias
+        logits = jax.vmap(lambda x, m, c: _logits(model_skeleton, (w1, b1 + c, w2, b2), x, m, steps))(xs, ms, z)
+        ce = optax.softmax_cross_entropy_with_integer_labels(logits, ys)
+        w = ms.astype(jnp.float32)
+        ce = jnp.sum(ce * w) / jnp.maximum(jnp.sum(w), 1.0)
+        return ce + wd * jnp.mean(jnp.sum(z * z, axis=-1)), ce
 
     @eqx.filter_jit
-    def meta_step(model, opt_state, xs, ys, ms, key):
-        p0 = _params(model)
-        keys = jax.random.split(key, xs.shape[0])
-        adapted, losses = jax.vmap(
-            lambda x, y, m, k: _adapt(model, p0, x, y, m, identity, k, steps=steps, ttt_steps=inner, lr=lr)
-        )(xs, ys, ms, keys)
-        meta_grad = jax.tree_util.tree_map(lambda a, b: a - jnp.mean(b, axis=0), p0, adapted)
-        updates, opt_state = optimizer.update(meta_grad, opt_state, p0)
-        model = _with_params(model, optax.apply_updates(p0, updates))
-        return model, opt_state, jnp.mean(losses[:, -1])
+    def train_step(model, context, opt_state, xs, ys, ms, ci):
+        p = (_params(model), context)
+        (_, ce), g = jax.value_and_grad(lambda q: loss_fn(*q, xs, ys, ms, ci), has_aux=True)(p)
+        updates, opt_state = optimizer.update(g, opt_state, p)
+        params, context = optax.apply_updates(p, updates)
+        return _with_params(model, params), context, opt_state, ce
 
-    return meta_step
+    return train_step
 
 
 def train(run: RecipeRun) -> int:
     begin(run)
     cfg = run.config
+    mesh = data_mesh(cfg.get("devices", 1))
     a, b = cfg["train_indices"]
     ea, eb = cfg["eval_indices"]
     if max(a, ea) < min(b, eb):
         raise ConfigError(f"train_indices {cfg['train_indices']} overlap eval_indices {cfg['eval_indices']}")
-    tasks = [t for t in load_arc1d(run.options.data, indices=range(a, b)) if padded_length(t.max_length) == LENGTH]
-    print(f"meta-training on {len(tasks)} tasks (instances {a}-{b - 1} of each type that fits length {LENGTH})")
+    tasks = load_arc1d(run.options.data, indices=range(a, b))
+    context_of = {t.name: i for i, t in enumerate(tasks)}
+    short = [t for t in tasks if padded_length(t.max_length) == LENGTH]
+    long_ = [t for t in tasks if padded_length(t.max_length) != LENGTH]
+    long_length = max((padded_length(t.max_length) for t in long_), default=LENGTH)
+    print(f"training on all pairs of {len(tasks)} tasks (instances {a}-{b - 1} of each type; "
+          f"{len(long_)} padded to {long_length})")
     model = initial_model(run, lambda: _create(cfg))
-    optimizer = optax.adam(cfg["meta_lr"])
-    opt_state = optimizer.init(_params(model))
+    context = jnp.zeros((2 * len(tasks), model.features), jnp.float32)
+    schedule = optax.warmup_cosine_decay_schedule(0.0, cfg["lr"], min(100, cfg["train_steps"] // 2 + 1),
+                                                  max(cfg["train_steps"], 2), cfg["lr"] * 0.05)
+    optimizer = optax.chain(optax.clip_by_global_norm(cfg["clip"]), optax.adam(schedule))
+    opt_state = optimizer.init((_params(model), context))
     base_key = jax.random.PRNGKey(cfg["seed"])
-    trees = {"model": model, "opt_state": opt_state}
+    trees = {"model": model, "context": context, "opt_state": opt_state}
     start, history, elapsed = 0, [], 0.0
     if run.resume:
         trees, start, meta = load_checkpoint(run.checkpoint_dir, trees)
         history, elapsed = meta.get("history", []), float(meta.get("train_seconds", 0.0))
-        print(f"resumed from meta-step {start} of {cfg['meta_steps']}")
-    step_fn = make_meta_step(model, cfg, optimizer)
+        print(f"resumed from step {start} of {cfg['train_steps']}")
+    if mesh is not None:  # data parallel: replicate the parameters, split each batch's rows
+        trees = replicate(trees, mesh)
+        print(f"data parallel over {mesh.size} devices: {mesh.devices.ravel().tolist()}")
+    step_fn = make_train_step(model, cfg, optimizer)
     t0 = time.time()
 
     def one(tr, step):
         rng = np.random.default_rng([cfg["seed"], step])
-        xs, ys, ms = _sample_batch(tasks, rng, cfg["meta_batch"])
-        m, o, loss = step_fn(tr["model"], tr["opt_state"], xs, ys, ms, jax.random.fold_in(base_key, step))
-        return {"model": m, "opt_state": o}, loss
+        k = cfg["long_every"]
+        if long_ and k and step % k == k - 1:
+            batch = _sample_batch(long_, context_of, rng, max(1, cfg["batch_tasks"] // 4), long_length)
+        else:
+            batch = _sample_batch(short, context_of, rng, cfg["batch_tasks"], LENGTH)
+        if mesh is not None:
+            batch = shard_leading(_pad_rows(batch, mesh.size), mesh)
+        m, c, o, loss = step_fn(tr["model"], tr["context"], tr["opt_state"], *batch)
+        return {"model": m, "context": c, "opt_state": o}, loss
 
     def meta(done, hist):
         return {"config": cfg, "seed": cfg["seed"], "key_data": key_data(base_key), "history": hist,
                 "train_seconds": elapsed + time.time() - t0, "command": run.command}
 
     trees, history, completed = train_loop(
-        one, trees, start_step=start, num_steps=cfg["meta_steps"], checkpoint_dir=run.checkpoint_dir,
+        one, trees, start_step=start, num_steps=cfg["train_steps"], checkpoint_dir=run.checkpoint_dir,
         checkpoint_every=cfg["checkpoint_every"], meta=meta, history=history, stop_after=run.stop_after,
-        progress=run.progress, desc=NAME, finish_now=run.finish_now, log_every=1)
+        progress=run.progress, desc=NAME, finish_now=run.finish_now, log_every=10)
     if not completed:
-        print(f"stopped after meta-step {run.stop_after}; continue with --resume")
+        print(f"stopped after step {run.stop_after}; continue with --resume")
         return 0
-    model = trees["model"]
+    model = to_host_default(trees["model"]) if mesh is not None else trees["model"]
     train_seconds = elapsed + time.time() - t0
     types = cfg["eval_task_types"] or None
-    print(f"evaluating on instances {ea}-{eb - 1} (held out) with {cfg['eval_ttt_steps']} TTT steps ...")
+    print(f"evaluating on instances {ea}-{eb - 1} (held out) with {model.ttt_steps} TTT steps ...")
     result = evaluate(model, data=run.options.data, indices=range(ea, eb), task_types=types,
-                      ttt_steps=cfg["eval_ttt_steps"], progress=run.progress, print_table=False)
+                      restarts=cfg["eval_restarts"], progress=run.progress, print_table=False)
     table = format_table(result)
     print(table)
+    tail = np.mean([h[1] for h in history[-10:]]) if history else None
     metrics = {"heldout_overall": result["overall"], "heldout_n_tasks": result["n_tasks"],
                "heldout_per_task_type": result["per_task_type"], "eval_seconds": result["seconds"],
-               "final_inner_loss": history[-1][1] if history else None,
-               "meta_steps": cfg["meta_steps"], "train_seconds": round(train_seconds, 1)}
-    notes = (f"Meta-trained on instances {a}-{b - 1} of every task type except 1d_padded_fill "
-             f"(rows longer than {LENGTH}); all four pairs of a training task (demonstrations and test) "
-             f"were used. Scored on instances {ea}-{eb - 1} (never trained on), exact match, "
-             f"test-time training {cfg['eval_ttt_steps']} Adam steps per task (evaluate's defaults otherwise: "
-             "2 restarts x 16 colour permutations of the test input, whole-row majority vote).\n\n"
-             "Held-out per-type accuracy (percent; GPT-4 / CAX NCA per-type figures not available here):\n\n"
+               "final_train_loss": None if tail is None else round(float(tail), 4),
+               "train_steps": cfg["train_steps"], "train_seconds": round(train_seconds, 1)}
+    notes = (f"Trained on instances {a}-{b - 1} of every task type (all 18; 1d_padded_fill padded to "
+             f"{long_length}): all four pairs of a training task (demonstrations and test) were used, with a "
+             f"learned context per training task. Scored on instances {ea}-{eb - 1} (never trained on), exact "
+             f"match, test-time training {model.ttt_steps} Adam steps per task (lr {model.ttt_lr}, adapting "
+             f"'{model.ttt_adapt}' weights) from a zero context, {cfg['eval_restarts']} restarts x 16 colour "
+             "permutations of the test input, whole-row majority vote.\n\n"
+             "Held-out per-type accuracy (percent; published GPT-4 and CAX NCA figures beside ours, n/a where none):\n\n"
              "```\n" + table + "\n```\n" + (run.options.notes or ""))
     card = model_card(
         f"arc1d_nca{' (smoke test)' if run.smoke else ''}",
-        summary="A 1-D neural CA for 1D-ARC: a meta-learned (Reptile) initialisation that is fine-tuned "
-                "on each task's demonstration pairs at test time. Load with `cax_zoo.load('arc1d_nca')`.",
+        summary="A 1-D neural CA for 1D-ARC: one NCA pretrained on every pair of the training tasks (with a "
+                "learned per-task context), fine-tuned on each task's demonstration pairs at test time. "
+                "Load with `cax_zoo.load('arc1d_nca')`.",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics, notes=notes,
         usage="import cax_zoo\nfrom cax_zoo._families._arc1d_nca import evaluate\n"
               "model = cax_zoo.load('arc1d_nca')\nresult = evaluate(model, indices=range(15, 30))",

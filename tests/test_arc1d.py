@@ -161,6 +161,37 @@ def test_nca_config_round_trip_and_state():
         m.initial_state(np.array([0, 11]))
 
 
+def test_ttt_settings_are_config_with_backward_compatible_defaults():
+    # a config.json written before the test-time-training fields existed still loads
+    old = {"hidden": 12, "features": 8, "radius": 2, "far": [], "default_steps": 3}
+    m = Arc1DNCA(**old)
+    assert (m.ttt_steps, m.ttt_lr, m.ttt_adapt) == (150, 3e-3, "all")
+    m = Arc1DNCA(**{**old, "ttt_steps": 20, "ttt_lr": 1e-3, "ttt_adapt": "bias"})
+    assert Arc1DNCA(**m.config()).config() == m.config()
+    for bad in ({"ttt_adapt": "some"}, {"ttt_lr": 0.0}, {"ttt_steps": 0}):
+        with pytest.raises(cax_zoo.ConfigError):
+            Arc1DNCA(**{**old, **bad})
+
+
+def test_bias_only_test_time_training_keeps_the_weights(tasks):
+    import jax
+
+    from cax_zoo._families._arc1d_nca import _adapt, _params, task_arrays
+
+    import equinox as eqx
+
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3, key=jax.random.PRNGKey(1))
+    # a trained-like model: the output layer is zero only at initialisation
+    m = eqx.tree_at(lambda m: m.w2, m, 0.1 * jax.random.normal(jax.random.PRNGKey(2), m.w2.shape))
+    t = next(t for t in tasks if t.task_type == "1d_move_1p")
+    xs, ys, ms, ps = (jax.numpy.asarray(v[0]) for v in task_arrays([t], 36, num_perms=4)[:4])
+    for adapt, changed in (("bias", (False, True, False, True)), ("all", (True, True, True, True))):
+        p, losses = _adapt(m, _params(m), xs, ys, ms, ps, jax.random.PRNGKey(0), steps=3,
+                           ttt_steps=5, lr=1e-2, adapt=adapt)
+        assert losses.shape == (5,)
+        assert tuple(not np.array_equal(a, b) for a, b in zip(p, _params(m))) == changed
+
+
 def test_recipe_smoke(tmp_path, data_dir):
     from recipes.arc1d_nca import main
 
@@ -170,6 +201,13 @@ def test_recipe_smoke(tmp_path, data_dir):
     assert isinstance(model, Arc1DNCA)
     card = (out / "arc1d_nca" / "README.md").read_text()
     assert "instances 0-14" in card and "instances 15-15" in card
+    assert model.ttt_lr == 1e-3 and model.config()["ttt_adapt"] == "all"
+    # stop part-way, then resume from the checkpoint to the end
+    out2 = tmp_path / "run2"
+    args = ["--smoke", "--out", str(out2), "--no-progress", "--data", str(data_dir / "1d-arc")]
+    assert main([*args, "--stop-after", "2"]) == 0 and not (out2 / "arc1d_nca").exists()
+    assert main([*args, "--resume"]) == 0
+    assert isinstance(cax_zoo.load_pretrained(out2 / "arc1d_nca"), Arc1DNCA)
 
 
 def test_evaluate_small_subset_with_released_weights(data_dir):
@@ -178,3 +216,13 @@ def test_evaluate_small_subset_with_released_weights(data_dir):
                  indices=[15, 16], ttt_steps=60, progress=False)
     assert r["n_tasks"] == 4 and set(r["per_task_type"]) == {"1d_move_1p", "1d_denoising_mc"}
     assert 0.0 <= r["overall"] <= 1.0
+
+
+def test_published_baselines_cover_every_task_type():
+    from cax_zoo._data._arc1d import TASK_TYPES
+    from cax_zoo._data import _arc1d_baselines as pub
+
+    assert set(pub.GPT4_PER_TYPE) == set(pub.CAX_NCA_PER_TYPE) == set(TASK_TYPES)
+    # CAX's Table 2 totals are the mean over the 18 types (GPT-4 exactly; NCA 60.11 -> 60.12)
+    assert abs(sum(pub.GPT4_PER_TYPE.values()) / 18 - pub.GPT4_OVERALL) < 0.01
+    assert abs(sum(pub.CAX_NCA_PER_TYPE.values()) / 18 - pub.CAX_NCA_OVERALL) < 0.02

@@ -106,6 +106,17 @@ CHILD = textwrap.dedent(
         for k in one:
             np.testing.assert_allclose(weights[k], one[k], **close, err_msg=f"{other} {k}")
 
+    # the 1D-ARC recipe splits each batch's rows (padded with masked-out rows) over devices
+    from recipes import arc1d_nca
+
+    arc = ["--smoke", "--no-progress"]
+    assert arc1d_nca.main([*arc, "--out", str(tmp / "arc_one")]) == 0
+    assert arc1d_nca.main([*arc, "--config", "devices=4", "--out", str(tmp / "arc_four")]) == 0
+    one = read_weights(tmp / "arc_one" / "arc1d_nca" / "model.safetensors")
+    four = read_weights(tmp / "arc_four" / "arc1d_nca" / "model.safetensors")
+    for k in one:
+        np.testing.assert_allclose(four[k], one[k], rtol=1e-4, atol=1e-5, err_msg=f"arc1d {k}")
+
     # (3) bad device counts and shapes
     for n, sizes, message in [
         (4, {"batch_size": 2, "pool_size": 4}, "batch_size=2 must be divisible by the number of devices (4)"),

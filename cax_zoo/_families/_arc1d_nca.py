@@ -13,8 +13,10 @@ demonstrations: :func:`solve` fine-tunes a copy of the NCA per task on the task'
 demonstration pairs (Adam, ``ttt_steps`` steps, colour-permutation augmentation that
 keeps the colours the rule names), vmapped over tasks and jitted once per padded length,
 then rolls the test input out and reads ``argmax`` of the logits. The released weights
-are the *initialisation* of that fine-tuning, meta-learned (Reptile) on training
-instances.
+are the *initialisation* of that fine-tuning: one NCA trained on every pair of the
+training instances of all task types, with a learned per-task context (a shift of the
+first-layer bias) during that training (``recipes/arc1d_nca.py``). ``ttt_steps``,
+``ttt_lr`` and ``ttt_adapt`` are the model's preferred test-time-training settings.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from .._errors import ConfigError, DataError, StateError
 from .._grid import AbstractGridAutomaton
 from .._registry import register
 from .._data._arc1d_baselines import (
-    CAX_NCA_OVERALL, CAX_NCA_PER_TYPE, GPT4_OVERALL, GPT4_PER_TYPE,
+    CAX_NCA_OVERALL, CAX_NCA_PER_TYPE, GPT4_OVERALL, GPT4_PER_TYPE, SOURCES,
 )
 from .._data._arc1d import (
     NUM_COLOURS, TASK_TYPES, Arc1DTask, canonicalise, introduced_colours, load_arc1d, pad_pairs,
@@ -49,11 +51,15 @@ ARC_COLOURS = np.array(
      [240, 18, 190], [255, 133, 27], [127, 219, 255], [135, 12, 37]], np.uint8)
 """ARC's colour palette for colours 0-9."""
 
+ADAPT = {"all": (True, True, True, True), "bias": (False, True, False, True)}
+"""Which of ``(w1, b1, w2, b2)`` test-time training changes: every weight, or only the
+biases (the task then lives in a per-task shift of the rule's biases)."""
+
 
 
 @register(
     "arc1d_nca",
-    description="1-D neural CA for 1D-ARC: meta-learned initialisation + test-time training on each task's demonstrations",
+    description="1-D neural CA for 1D-ARC: pretrained on all training tasks, fine-tuned on each task's demonstrations at test time",
     paper="Faldor & Cully 2025, 'CAX: Cellular Automata Accelerated in JAX' (ICLR 2025); 1D-ARC: Xu et al. 2023",
     tags=("neural", "1d", "arc", "reasoning"),
     recipe="recipes.arc1d_nca",
@@ -68,6 +74,9 @@ class Arc1DNCA(AbstractGridAutomaton):
     radius: int = eqx.field(static=True)
     far: tuple[int, ...] = eqx.field(static=True)
     default_steps: int = eqx.field(static=True)
+    ttt_steps: int = eqx.field(static=True)
+    ttt_lr: float = eqx.field(static=True)
+    ttt_adapt: str = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
     w1: Float[Array, "F K"]
@@ -79,11 +88,17 @@ class Arc1DNCA(AbstractGridAutomaton):
     state_dtype = jnp.float32
 
     def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
-                 far: Sequence[int] = (), default_steps: int = 24, key: PRNGKeyArray | None = None):
+                 far: Sequence[int] = (), default_steps: int = 24, ttt_steps: int = 150,
+                 ttt_lr: float = 3e-3, ttt_adapt: str = "all", key: PRNGKeyArray | None = None):
         for name, v, lo in (("hidden", hidden, NUM_COLOURS), ("features", features, 1),
-                            ("radius", radius, 1), ("default_steps", default_steps, 1)):
+                            ("radius", radius, 1), ("default_steps", default_steps, 1), ("ttt_steps", ttt_steps, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+        if isinstance(ttt_lr, bool) or not isinstance(ttt_lr, (int, float)) or not 0 < ttt_lr < 1:
+            raise ConfigError(f"ttt_lr must be a number in (0, 1), got {ttt_lr!r}")
+        if ttt_adapt not in ADAPT:
+            raise ConfigError(f"ttt_adapt must be one of {sorted(ADAPT)}, got {ttt_adapt!r}")
+        self.ttt_steps, self.ttt_lr, self.ttt_adapt = ttt_steps, float(ttt_lr), ttt_adapt
         far = tuple(far)
         if any(isinstance(d, bool) or not isinstance(d, int) or d <= radius for d in far):
             raise ConfigError(f"far must hold integer distances > radius ({radius}), got {list(far)}")
@@ -101,7 +116,8 @@ class Arc1DNCA(AbstractGridAutomaton):
 
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
-                "far": list(self.far), "default_steps": self.default_steps}
+                "far": list(self.far), "default_steps": self.default_steps, "ttt_steps": self.ttt_steps,
+                "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt}
 
     # ------------------------------------------------------------------ the rule
     def step(self, state: Float[Array, "L C"], input=None, *, key: PRNGKeyArray | None = None):
@@ -194,9 +210,11 @@ def _pairs_loss(model, p, xs, ys, masks, steps):
     return jnp.sum(ce * w) / jnp.maximum(jnp.sum(w), 1.0)
 
 
-def _adapt(model, p0, xs, ys, masks, perms, key, *, steps, ttt_steps, lr, per_step=1):
+def _adapt(model, p0, xs, ys, masks, perms, key, *, steps, ttt_steps, lr, per_step=1, adapt="all"):
     """Fine-tune params ``p0`` on one task's demonstrations ``xs, ys, masks`` (N, L) with
-    ``per_step`` colour permutations drawn from ``perms`` (P, 10) at each Adam step."""
+    ``per_step`` colour permutations drawn from ``perms`` (P, 10) at each Adam step;
+    ``adapt`` names the parameters that change (:data:`ADAPT`)."""
+    keep = ADAPT[adapt]
     opt = optax.adam(lr)
     state = opt.init(p0)
     n, length = xs.shape
@@ -208,7 +226,7 @@ def _adapt(model, p0, xs, ys, masks, perms, key, *, steps, ttt_steps, lr, per_st
         by = jax.vmap(lambda q: q[ys])(perm).reshape(per_step * n, length)
         bm = jnp.tile(masks, (per_step, 1))
         loss, g = jax.value_and_grad(lambda q: _pairs_loss(model, q, bx, by, bm, steps))(p)
-        g = jax.tree_util.tree_map(lambda a: a / (jnp.sqrt(jnp.sum(a * a)) + 1e-8), g)
+        g = tuple(a / (jnp.sqrt(jnp.sum(a * a)) + 1e-8) if k else jnp.zeros_like(a) for a, k in zip(g, keep))
         upd, st = opt.update(g, st, p)
         return (optax.apply_updates(p, upd), st), loss
 
@@ -235,7 +253,8 @@ def majority_row(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 @eqx.filter_jit
-def _adapt_and_predict(model, xs, ys, masks, perms, tx, tmask, keys, steps, ttt_steps, lr, votes, per_step=1):
+def _adapt_and_predict(model, xs, ys, masks, perms, tx, tmask, keys, steps, ttt_steps, lr, votes, per_step=1,
+                       adapt="all"):
     """vmapped over tasks: adapt to the demonstrations, then predict the test inputs
     ``tx`` (T, L) under ``votes`` colour permutations. Returns (candidates (G, T, V, L),
     adapted params, final losses (G,))."""
@@ -243,9 +262,9 @@ def _adapt_and_predict(model, xs, ys, masks, perms, tx, tmask, keys, steps, ttt_
 
     def one(xs, ys, masks, perms, tx, tmask, key):
         p, losses = _adapt(model, p0, xs, ys, masks, perms, key, steps=steps, ttt_steps=ttt_steps, lr=lr,
-                           per_step=per_step)
+                           per_step=per_step, adapt=adapt)
         cands = jax.vmap(lambda x, m: _candidates(model, p, x, m, perms[:votes], steps))(tx, tmask)
-        return cands, p, losses[-1]
+        return cands, p, losses[-1] if ttt_steps > 0 else jnp.float32(jnp.nan)
 
     return jax.vmap(one)(xs, ys, masks, perms, tx, tmask, keys)
 
@@ -276,17 +295,24 @@ def task_arrays(tasks: Sequence[Arc1DTask], length: int, *, num_perms: int = 32,
 
 
 def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = None,
-          ttt_steps: int = 150, lr: float = 3e-3, group: int = 16, seed: int = 0,
+          ttt_steps: int | None = None, lr: float | None = None, group: int = 16, seed: int = 0,
           num_perms: int = 32, votes: int = 16, per_step: int = 1, restarts: int = 2, canonical: bool = False,
-          progress: bool = False) -> list[list[np.ndarray]]:
+          adapt: str | None = None, progress: bool = False) -> list[list[np.ndarray]]:
     """Predicted test outputs of each task (one int array per test pair, its real length):
     per-task test-time training from ``model``'s weights, vmapped over groups of tasks;
     each test output is the majority (whole row) over ``votes`` colour permutations of
     the test input (the identity first; colours the rule names stay fixed), pooled over
     ``restarts`` independent fine-tunings (different random permutation draws). With
     ``canonical`` every pair's colours are first renamed in order of appearance
-    (:func:`~cax_zoo._data._arc1d.canonicalise`) and the prediction renamed back."""
+    (:func:`~cax_zoo._data._arc1d.canonicalise`) and the prediction renamed back.
+    ``ttt_steps``, ``lr`` and ``adapt`` default to the model's ``ttt_steps``, ``ttt_lr``
+    and ``ttt_adapt``."""
     steps = model.default_steps if steps is None else int(steps)
+    ttt_steps = model.ttt_steps if ttt_steps is None else ttt_steps
+    lr = model.ttt_lr if lr is None else lr
+    adapt = model.ttt_adapt if adapt is None else adapt
+    if adapt not in ADAPT:
+        raise ConfigError(f"adapt must be one of {sorted(ADAPT)}, got {adapt!r}")
     if steps < 1 or ttt_steps < 0 or group < 1 or restarts < 1 or not 1 <= votes <= num_perms:
         raise ConfigError(f"need steps >= 1, ttt_steps >= 0, group >= 1, 1 <= votes <= num_perms; got "
                           f"{steps}, {ttt_steps}, {group}, {votes}, {num_perms}")
@@ -311,7 +337,8 @@ def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = No
             cands = []
             for r in range(restarts):
                 keys = jax.random.split(jax.random.PRNGKey(seed + start + 1000003 * r), g)
-                c, _, _ = _adapt_and_predict(model, xs, ys, ms, ps, tx, tm, keys, steps, ttt_steps, lr, votes, per_step)
+                c, _, _ = _adapt_and_predict(model, xs, ys, ms, ps, tx, tm, keys, steps, ttt_steps, lr, votes, per_step,
+                                             adapt)
                 cands.append(np.asarray(c))
             cands = np.concatenate(cands, axis=2)  # (G, T, restarts * votes, L)
             for j, i in enumerate(chunk):
@@ -360,20 +387,23 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"{t:<18} {100 * acc:6.1f} {f(GPT4_PER_TYPE.get(t)):>6} {f(CAX_NCA_PER_TYPE.get(t)):>8}")
     lines.append(f"{'overall':<18} {100 * result['overall']:6.1f} {f(GPT4_OVERALL):>6} {f(CAX_NCA_OVERALL):>8}"
                  f"   ({result['n_solved']}/{result['n_tasks']} tasks)")
+    lines.append("GPT-4: " + SOURCES["GPT-4"] + "; CAX NCA: " + SOURCES["CAX NCA"]
+                 + " (both on the full benchmark, not only on the tasks scored here)")
     return "\n".join(lines)
 
 
-def evaluate(model: Arc1DNCA, *, data=None, steps: int | None = None, ttt_steps: int = 150,
-             lr: float = 3e-3, task_types=None, indices=None, limit: int | None = None,
+def evaluate(model: Arc1DNCA, *, data=None, steps: int | None = None, ttt_steps: int | None = None,
+             lr: float | None = None, task_types=None, indices=None, limit: int | None = None,
              progress: bool = True,
              print_table: bool = True, **opts) -> dict[str, Any]:
     """Score ``model`` on every 1D-ARC task under ``data`` (default ``$CAX_ZOO_DATA/1d-arc``)
     by per-task test-time training then exact match of the test outputs. ``task_types``,
     ``indices`` and ``limit`` (the first N tasks, sorted by type and index) select a
-    subset; ``steps`` overrides the NCA steps, ``ttt_steps`` the Adam steps per task."""
+    subset; ``steps`` overrides the NCA steps, ``ttt_steps`` the Adam steps per task and
+    ``lr`` their learning rate (defaults: the model's ``ttt_steps`` and ``ttt_lr``)."""
     if not isinstance(model, Arc1DNCA):
         raise ConfigError(f"evaluate needs an Arc1DNCA, got {type(model).__name__}")
-    unknown = set(opts) - {"group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts"}
+    unknown = set(opts) - {"group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts", "adapt"}
     if unknown:
         raise ConfigError(f"unknown evaluation option(s) {sorted(unknown)}")
     tasks = load_arc1d(data, task_types=task_types, indices=indices)
@@ -385,7 +415,7 @@ def evaluate(model: Arc1DNCA, *, data=None, steps: int | None = None, ttt_steps:
     preds = solve(model, tasks, steps=steps, ttt_steps=ttt_steps, lr=lr, progress=progress, **opts)
     result = score(tasks, preds)
     result["seconds"] = round(time.time() - t0, 1)
-    result["ttt_steps"] = ttt_steps
+    result["ttt_steps"] = model.ttt_steps if ttt_steps is None else ttt_steps
     result["steps"] = model.default_steps if steps is None else int(steps)
     if print_table:
         print(format_table(result))
