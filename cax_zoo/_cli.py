@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="random initial state from this seed")
     s.add_argument("--image", type=Path, default=None, help="input image for models that take one")
     s.add_argument("--every", type=int, default=None, help="keep a frame every N steps")
+    s.add_argument("--damage-at", type=int, default=None, metavar="STEP",
+                   help="damage the state at this step, then run on (models that regenerate, "
+                        "e.g. growing_nca/lizard)")
     s.add_argument("--fps", type=float, default=20.0)
     s.add_argument("--out", type=Path, required=True, help="output .gif, .png or .npz")
     s.add_argument("--no-progress", action="store_true")
@@ -208,13 +211,28 @@ def _cmd_run(args) -> int:
         if image is not None:
             raise ConfigError(f"{args.name} does not take an --image")
         state, inp = model.init_state(args.size, key=key), None
+    if args.damage_at is not None:
+        if not hasattr(model, "damage_state"):
+            raise ConfigError(f"{args.name} has no damage hook; --damage-at is for models that regenerate "
+                              "(e.g. growing_nca/lizard)")
+        if not 0 < args.damage_at < args.steps:
+            raise ConfigError(f"--damage-at must be between 0 and --steps ({args.steps}), got {args.damage_at}")
     every = args.every or (max(1, args.steps // 200) if suffix == ".gif" else args.steps or 1)
     one_d = getattr(model, "num_spatial_dims", None) == 1
     if suffix == ".png" and one_d and args.every is None:
         every = 1
     want_traj = suffix in (".gif", ".npz") or one_d
-    final, traj = _rollout_with_progress(model, state, args.steps, inp, every, key, want_traj,
-                                         show=not args.no_progress)
+    if args.damage_at is None:
+        final, traj = _rollout_with_progress(model, state, args.steps, inp, every, key, want_traj,
+                                             show=not args.no_progress)
+    else:  # grow, damage, regrow: the damaged state is the first frame of the second part
+        keys = (None, None) if key is None else tuple(jax.random.split(key))
+        grown, traj1 = _rollout_with_progress(model, state, args.damage_at, inp, every, keys[0], want_traj,
+                                              show=not args.no_progress)
+        final, traj2 = _rollout_with_progress(model, model.damage_state(grown), args.steps - args.damage_at,
+                                              inp, every, keys[1], want_traj, show=not args.no_progress)
+        traj = None if traj1 is None else jax.tree_util.tree_map(
+            lambda a, b: np.concatenate([np.asarray(a), np.asarray(b)]), traj1, traj2)
     if suffix == ".npz":
         arrays = {"final": np.asarray(jax.device_get(jax.tree_util.tree_leaves(final)[0]))}
         if traj is not None:

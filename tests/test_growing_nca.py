@@ -127,3 +127,27 @@ def test_damage_cuts_a_disc():
     d = np.asarray(damage(s, (5, 5), 2))
     assert d[5, 5].sum() == 0 and d[0, 0].sum() == 16
     assert (d[..., 0] == 0).sum() == 13  # lattice points within radius 2
+
+
+def test_cli_gif_grows_is_cut_and_regrows(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image, ImageSequence
+
+    out = tmp_path / "lizard.gif"
+    r = subprocess.run([sys.executable, "-m", "cax_zoo", "run", "growing_nca/lizard", "--steps", "160",
+                        "--damage-at", "80", "--every", "4", "--seed", "0", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    frames = [np.asarray(f.convert("RGB"), np.float32) for f in ImageSequence.Iterator(Image.open(out))]
+    assert len(frames) == 42  # steps 0, 4, ..., 80, then the cut state and 80 more steps
+    ink = [float((255 - f).sum()) for f in frames]  # rendered over white: ink = the lizard
+    grown, cut, regrown = ink[20], ink[21], ink[-1]
+    assert ink[0] < 0.05 * grown  # a single seed cell at first
+    assert cut < 0.75 * grown  # the disc is gone
+    assert regrown > cut + 0.5 * (grown - cut)  # most of what was cut grows back
+    # families that do not regenerate say so
+    bad = subprocess.run([sys.executable, "-m", "cax_zoo", "run", "life", "--steps", "10", "--damage-at", "5",
+                          "--out", str(tmp_path / "x.gif")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "no damage hook" in bad.stderr and bad.stderr.count("\n") == 1

@@ -99,6 +99,12 @@ class GrowingNCA(AbstractGridAutomaton):
             raise ConfigError("growing_nca grows from a seed and takes no --image")
         return self.init_state(size, key=key), None
 
+    def damage_state(self, state: Float[Array, "*B H W C"]) -> Float[Array, "*B H W C"]:
+        """The cut used by :func:`evaluate` and ``cax-zoo run --damage-at``: a disc of
+        radius ``size / 5`` centred on the left of the middle is zeroed."""
+        h = state.shape[-3]
+        return damage(state, (h / 2, h / 2 - h / 8), h / 5)
+
     def render(self, state) -> np.ndarray:
         """RGBA over white: ``1 - alpha + rgb`` (colour is premultiplied), clipped."""
         s = np.asarray(jax.device_get(state), np.float32)
@@ -203,8 +209,7 @@ def evaluate(model: GrowingNCA, *, data=None, steps: int | None = None, target: 
     k1, k2 = jax.random.split(key)
     grown = model.rollout(batch, steps, key=k1)
     grow_loss = float(jnp.mean((grown[..., :4] - target) ** 2))
-    h = model.size
-    damaged = damage(grown, (h / 2, h / 2 - h / 8), h / 5)
+    damaged = model.damage_state(grown)
     damaged_loss = float(jnp.mean((damaged[..., :4] - target) ** 2))
     regrown = model.rollout(damaged, steps, key=k2)
     regrow_loss = float(jnp.mean((regrown[..., :4] - target) ** 2))
