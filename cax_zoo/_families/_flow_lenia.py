@@ -15,61 +15,81 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._blocks._conv import depthwise_conv, sobel_kernels
 from .._errors import ConfigError, StateError
-from .._grid import AbstractGridAutomaton
+from .._grid import AbstractGridAutomaton, as_image
 from .._registry import register
 from ._lenia import Lenia, render_channels
 
 
-def sobel_gradient(x: Float[Array, "H W C"]) -> Float[Array, "H W C 2"]:
-    """Periodic 3x3 Sobel gradient of every channel (un-normalised, as in Flow Lenia: a unit
-    ramp gives 8), components along the two spatial axes."""
-    k = jnp.asarray(np.stack(sobel_kernels(2)) * 8.0)
+def sobel_gradient(x: Float[Array, "*spatial C"]) -> Float[Array, "*spatial C d"]:
+    """Periodic 3^d Sobel gradient of every channel along each of the ``d = x.ndim - 1``
+    spatial axes, at the scale of Flow Lenia's un-normalised 2-D Sobel in every dimension
+    (a unit ramp gives 8), so ``dt`` means the same in 1-, 2- and 3-D."""
+    d = x.ndim - 1
+    k = jnp.asarray(np.stack(sobel_kernels(d)) * 8.0)
     g = depthwise_conv(x, k, "periodic")
-    return g.reshape(x.shape + (2,))
+    return g.reshape(x.shape + (d,))
 
 
 def reintegrate(
-    mass: Float[Array, "H W C"], flow: Float[Array, "H W C 2"], *, dt: float, sigma: float, dd: int,
-) -> Float[Array, "H W C"]:
-    """Reintegration tracking on a torus: the matter of each cell moves to
-    ``centre + clip(dt * flow, ±(dd - sigma))`` spread uniformly over a square of side
-    ``2 sigma``, and each cell collects the overlap of every such square with itself.
-    The overlaps of one square sum to 1, so total mass is conserved (up to float32
-    rounding, about 4e-8 of the mass per step)."""
+    mass: Float[Array, "*spatial C"], flow: Float[Array, "*spatial C d"], *, dt: float, sigma: float, dd: int,
+) -> Float[Array, "*spatial C"]:
+    """Reintegration tracking on a ``d``-torus: the matter of each cell moves to
+    ``centre + clip(dt * flow, ±(dd - sigma))`` spread uniformly over a cube of side
+    ``2 sigma``, and each cell collects the overlap of every such cube with itself.
+    The overlaps of one cube sum to 1, so total mass is conserved (up to float32
+    rounding, about 4e-8 of the mass per step).
+
+    The cube's overlaps factor over the axes, so the transport runs one axis at a time:
+    along the last axis first, each packet carrying its weights for the other axes
+    (``(2 dd + 1)^(d - 1)`` numbers per cell and channel), then one axis after another,
+    ``d (2 dd + 1)`` rolls in all."""
+    d = flow.shape[-1]
+    if flow.shape[:-1] != mass.shape or mass.ndim != d + 1:
+        raise StateError(f"reintegrate: flow {flow.shape} must be mass {mass.shape} plus one axis "
+                         f"of {mass.ndim - 1} spatial components")
+    width = 2 * dd + 1
     limit = dd - sigma
-    shift = jnp.clip(dt * flow, -limit, limit)  # (H, W, C, 2): target - source centre
+    shift = jnp.clip(dt * flow, -limit, limit)  # (*spatial, C, d): target - source centre
     sig = jnp.asarray(sigma, mass.dtype)
     cap = jnp.minimum(jnp.asarray(1.0, mass.dtype), 2 * sig)
     offsets = jnp.arange(-dd, dd + 1, dtype=mass.dtype)
-    # overlap of the square with the cell at each offset, per axis: (H, W, C, 2, 2dd+1)
+    # overlap of the cube with the cell at each offset, per axis: (*spatial, C, d, 2dd+1)
     o = jnp.clip(0.5 - jnp.abs(offsets - shift[..., None]) + sig, 0.0, cap)
     # normalised per source and axis by the sum actually computed (2 sigma in exact
     # arithmetic), which keeps float32 rounding from biasing the mass budget
     o = o / jnp.sum(o, axis=-1, keepdims=True)
-    wx, wy = o[..., 0, :], o[..., 1, :]
-    # Move along axis 1 first, carrying each packet's axis-0 weights with it, then along
-    # axis 0: the same sum over the (2dd+1)^2 targets in 2(2dd+1) rolls.
-    carried = jnp.zeros(mass.shape + (2 * dd + 1,), mass.dtype)
-    for j in range(2 * dd + 1):
-        carried = carried + jnp.roll((mass * wy[..., j])[..., None] * wx, j - dd, axis=1)
-    total = jnp.zeros_like(mass)
-    for i in range(2 * dd + 1):
-        total = total + jnp.roll(carried[..., i], i - dd, axis=0)
-    return total
+    # each packet's weights along axes 0..d-2, as an outer product: (*spatial, C, K_0..K_{d-2})
+    weights = jnp.ones(mass.shape, mass.dtype)
+    for a in range(d - 1):
+        weights = weights[..., None] * o[..., a, :].reshape(mass.shape + (1,) * a + (width,))
+    # move along the last axis, carrying the other axes' weights
+    last = o[..., d - 1, :]
+    pad = (1,) * (d - 1)
+    carried = jnp.zeros(weights.shape, mass.dtype)
+    for j in range(width):
+        carried = carried + jnp.roll((mass * last[..., j]).reshape(mass.shape + pad) * weights, j - dd, axis=d - 1)
+    # then along each other axis, from the last carried one back to axis 0
+    for a in reversed(range(d - 1)):
+        moved = jnp.zeros(carried.shape[:-1], mass.dtype)
+        for i in range(width):
+            moved = moved + jnp.roll(carried[..., i], i - dd, axis=a)
+        carried = moved
+    return carried
 
 
 @register(
     "flow_lenia",
-    description="Flow Lenia: mass-conserving multi-channel Lenia, matter moved along the "
-    "affinity gradient by reintegration tracking",
+    description="Flow Lenia: mass-conserving multi-channel Lenia in any number of dimensions, "
+    "matter moved along the affinity gradient by reintegration tracking",
     paper="Plantec, Hamon, Etcheverry, Oudeyer, Moulin-Frier, Chan 2023, Flow-Lenia: Towards "
     "open-ended evolution in cellular automata through mass conservation and parameter "
     "localization (ALIFE 2023; arXiv:2212.07906)",
-    tags=("continuous", "2d", "differentiable", "mass-conserving"),
+    tags=("continuous", "nd", "differentiable", "mass-conserving"),
 )
 class FlowLenia(AbstractGridAutomaton):
-    """Flow Lenia on a 2-D torus. Lenia's kernels and growths give an affinity map ``U``
-    (``(H, W, C)``, see :meth:`Lenia.growth_field`); matter flows along
+    """Flow Lenia on a torus of ``num_spatial_dims`` dimensions (1, 2, 3, ...). Lenia's
+    kernels and growths give an affinity map ``U`` (``(*spatial, C)``, see
+    :meth:`Lenia.growth_field`); matter flows along
     ``F = (1 - alpha) grad U - alpha grad A_sum`` with ``alpha = clip((A_sum/theta_A)^n, 0, 1)``
     (crowded regions diffuse), moved by :func:`reintegrate`. Mass is conserved, so states
     are not clipped to [0, 1]. The rule arrays live in ``rule`` (a :class:`Lenia`).
@@ -107,8 +127,11 @@ class FlowLenia(AbstractGridAutomaton):
         dd: int = 5,
         n: float = 2.0,
         theta_A: float = 1.0,
+        num_spatial_dims: int = 2,
         key: PRNGKeyArray | None = None,
     ):
+        if isinstance(num_spatial_dims, bool) or not isinstance(num_spatial_dims, int) or num_spatial_dims < 1:
+            raise ConfigError(f"num_spatial_dims must be a positive integer, got {num_spatial_dims!r}")
         if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
             raise ConfigError(f"num_channels must be a positive integer, got {num_channels!r}")
         for name, v in (("dt", dt), ("sigma", sigma), ("n", n), ("theta_A", theta_A)):
@@ -135,16 +158,17 @@ class FlowLenia(AbstractGridAutomaton):
             else:
                 m, s, h, r = ([v] * num_kernels if np.isscalar(v) else v for v in (m, s, h, r))
         self.rule = Lenia(R=R, T=1.0, m=m, s=s, h=h, r=r, b=b, sources=sources, targets=targets,
-                          kernel_core=kernel_core, growth=growth, num_spatial_dims=2,
+                          kernel_core=kernel_core, growth=growth, num_spatial_dims=num_spatial_dims,
                           num_channels=num_channels)
         self.dt, self.sigma, self.dd = float(dt), float(sigma), int(dd)
         self.n, self.theta_A = float(n), float(theta_A)
-        self.num_spatial_dims, self.num_channels = 2, num_channels
+        self.num_spatial_dims, self.num_channels = num_spatial_dims, num_channels
 
     def config(self) -> dict[str, Any]:
         rc = self.rule.config()
         keys = ("R", "m", "s", "h", "r", "b", "sources", "targets", "kernel_core", "growth")
-        return {"num_channels": self.num_channels, **{k: rc[k] for k in keys},
+        return {"num_channels": self.num_channels, "num_spatial_dims": self.num_spatial_dims,
+                **{k: rc[k] for k in keys},
                 "dt": self.dt, "sigma": self.sigma, "dd": self.dd, "n": self.n, "theta_A": self.theta_A}
 
     # ------------------------------------------------------------------ dynamics
@@ -152,16 +176,16 @@ class FlowLenia(AbstractGridAutomaton):
         u = self.rule.growth_field(state, kfft)
         total = state.sum(axis=-1, keepdims=True)
         grad_u = sobel_gradient(u)
-        grad_a = sobel_gradient(total)  # (H, W, 1, 2)
+        grad_a = sobel_gradient(total)  # (*spatial, 1, d)
         alpha = jnp.clip((total / self.theta_A) ** self.n, 0.0, 1.0)[..., None]
         flow = (1.0 - alpha) * grad_u - alpha * grad_a
         return reintegrate(state, flow, dt=self.dt, sigma=self.sigma, dd=self.dd)
 
-    def step(self, state: Float[Array, "H W C"], input=None, *, key=None) -> Float[Array, "H W C"]:
+    def step(self, state: Float[Array, "*spatial C"], input=None, *, key=None) -> Float[Array, "*spatial C"]:
         return self._update(state, None)
 
     def encode_state(self, state):
-        return state, self.rule.kernel_fft(state.shape[:2])
+        return state, self.rule.kernel_fft(state.shape[: self.num_spatial_dims])
 
     def encoded_step(self, encoded, input=None, *, key=None):
         state, kfft = encoded
@@ -173,7 +197,7 @@ class FlowLenia(AbstractGridAutomaton):
     # ------------------------------------------------------------------ states
     def check_state(self, state) -> int:
         batch = super().check_state(state)
-        spatial = tuple(state.shape[batch: batch + 2])
+        spatial = tuple(state.shape[batch: batch + self.num_spatial_dims])
         radius = self.rule._radius()
         need = max(2 * math.ceil(radius) + 1, 2 * self.dd + 1)
         if min(spatial) < need:
@@ -185,10 +209,11 @@ class FlowLenia(AbstractGridAutomaton):
     def prepare_state(self, state):
         return jnp.asarray(state, jnp.float32)
 
-    def init_state(self, size=None, *, key: PRNGKeyArray | None = None) -> Float[Array, "H W C"]:
+    def init_state(self, size=None, *, key: PRNGKeyArray | None = None) -> Float[Array, "*spatial C"]:
         """A random soup (uniform in [0, 1]) in a centred box of side ``4R`` on an empty grid
-        (default 128 x 128), from ``key`` (default ``PRNGKey(0)``)."""
-        shape = self.spatial_shape(size, 128)
+        (default 128 per axis in 1-D and 2-D, 64 in 3-D and up), from ``key`` (default
+        ``PRNGKey(0)``)."""
+        shape = self.spatial_shape(size, 128 if self.num_spatial_dims <= 2 else 64)
         key = jax.random.PRNGKey(0) if key is None else key
         side = tuple(min(n, max(1, int(round(4 * self.rule.R)))) for n in shape)
         patch = jax.random.uniform(key, side + (self.num_channels,), jnp.float32)
@@ -197,9 +222,11 @@ class FlowLenia(AbstractGridAutomaton):
         return jax.lax.dynamic_update_slice(grid, patch, start)
 
     def render(self, state) -> np.ndarray:
-        """1 channel: the viridis-like ramp; 2-3 channels: RGB (values clipped to [0, 1])."""
+        """1 channel: the viridis-like ramp; 2-3 channels: RGB (values clipped to [0, 1]);
+        1-D states are one row, 3-D states are max-projected along their leading axes."""
         x = np.asarray(jax.device_get(state), np.float32)
-        if x.ndim != 3:
-            raise StateError(f"FlowLenia.render expects one (H, W, C) state, got shape {x.shape}")
-        return render_channels(x)
+        if x.ndim != self.num_spatial_dims + 1:
+            raise StateError(f"FlowLenia.render expects one state of {self.num_spatial_dims} spatial "
+                             f"axes plus channels, got shape {x.shape}")
+        return render_channels(as_image(x, self.num_spatial_dims))
 
