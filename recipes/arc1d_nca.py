@@ -65,16 +65,16 @@ FULL: dict[str, Any] = {
     "ttt_steps": 150,
     "ttt_lr": 1e-3,
     "ttt_adapt": "all",
+    "ttt_restarts": 4,  # independent fine-tunings per task, their votes pooled
     "train_indices": [0, 15],  # [start, stop): instances trained on
     "eval_indices": [15, 30],  # [start, stop): instances scored at the end (held out)
-    "eval_restarts": 2,
     "eval_task_types": [],  # [] = all 18
     "checkpoint_every": 500,
     "devices": 1,  # data parallel: rows of each batch split over this many devices (0 = all)
 }
 SMOKE: dict[str, Any] = {
     **FULL, "train_steps": 4, "batch_tasks": 2, "long_every": 2, "hidden": 12, "features": 8,
-    "default_steps": 4, "ttt_steps": 2, "eval_indices": [15, 16], "eval_restarts": 1,
+    "default_steps": 4, "ttt_steps": 2, "eval_indices": [15, 16], "ttt_restarts": 1,
     "eval_task_types": ["1d_move_1p", "1d_fill"], "checkpoint_every": 2,
 }
 
@@ -82,7 +82,7 @@ SMOKE: dict[str, Any] = {
 def _create(cfg: dict[str, Any]) -> Arc1DNCA:
     return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"], far=cfg.get("far", []),
                     default_steps=cfg["default_steps"], ttt_steps=cfg["ttt_steps"], ttt_lr=cfg["ttt_lr"],
-                    ttt_adapt=cfg["ttt_adapt"], key=jax.random.PRNGKey(cfg["seed"]))
+                    ttt_adapt=cfg["ttt_adapt"], ttt_restarts=cfg.get("ttt_restarts", 2), key=jax.random.PRNGKey(cfg["seed"]))
 
 
 def _sample_batch(pool, context_of, rng: np.random.Generator, size: int, length: int):
@@ -193,7 +193,7 @@ def train(run: RecipeRun) -> int:
     types = cfg["eval_task_types"] or None
     print(f"evaluating on instances {ea}-{eb - 1} (held out) with {model.ttt_steps} TTT steps ...")
     result = evaluate(model, data=run.options.data, indices=range(ea, eb), task_types=types,
-                      restarts=cfg["eval_restarts"], progress=run.progress, print_table=False)
+                      progress=run.progress, print_table=False)
     table = format_table(result)
     print(table)
     tail = np.mean([h[1] for h in history[-10:]]) if history else None
@@ -205,7 +205,7 @@ def train(run: RecipeRun) -> int:
              f"{long_length}): all four pairs of a training task (demonstrations and test) were used, with a "
              f"learned context per training task. Scored on instances {ea}-{eb - 1} (never trained on), exact "
              f"match, test-time training {model.ttt_steps} Adam steps per task (lr {model.ttt_lr}, adapting "
-             f"'{model.ttt_adapt}' weights) from a zero context, {cfg['eval_restarts']} restarts x 16 colour "
+             f"'{model.ttt_adapt}' weights) from a zero context, {model.ttt_restarts} restarts x 16 colour "
              "permutations of the test input, whole-row majority vote.\n\n"
              "Held-out per-type accuracy (percent; published GPT-4 and CAX NCA figures beside ours, n/a where none):\n\n"
              "```\n" + table + "\n```\n" + (run.options.notes or ""))

@@ -165,10 +165,10 @@ def test_ttt_settings_are_config_with_backward_compatible_defaults():
     # a config.json written before the test-time-training fields existed still loads
     old = {"hidden": 12, "features": 8, "radius": 2, "far": [], "default_steps": 3}
     m = Arc1DNCA(**old)
-    assert (m.ttt_steps, m.ttt_lr, m.ttt_adapt) == (150, 3e-3, "all")
-    m = Arc1DNCA(**{**old, "ttt_steps": 20, "ttt_lr": 1e-3, "ttt_adapt": "bias"})
-    assert Arc1DNCA(**m.config()).config() == m.config()
-    for bad in ({"ttt_adapt": "some"}, {"ttt_lr": 0.0}, {"ttt_steps": 0}):
+    assert (m.ttt_steps, m.ttt_lr, m.ttt_adapt, m.ttt_restarts) == (150, 3e-3, "all", 2)
+    m = Arc1DNCA(**{**old, "ttt_steps": 20, "ttt_lr": 1e-3, "ttt_adapt": "bias", "ttt_restarts": 3})
+    assert Arc1DNCA(**m.config()).config() == m.config() and m.config()["ttt_restarts"] == 3
+    for bad in ({"ttt_adapt": "some"}, {"ttt_lr": 0.0}, {"ttt_steps": 0}, {"ttt_restarts": 0}):
         with pytest.raises(cax_zoo.ConfigError):
             Arc1DNCA(**{**old, **bad})
 
@@ -201,7 +201,7 @@ def test_recipe_smoke(tmp_path, data_dir):
     assert isinstance(model, Arc1DNCA)
     card = (out / "arc1d_nca" / "README.md").read_text()
     assert "instances 0-14" in card and "instances 15-15" in card
-    assert model.ttt_lr == 1e-3 and model.config()["ttt_adapt"] == "all"
+    assert model.ttt_lr == 1e-3 and model.config()["ttt_adapt"] == "all" and model.ttt_restarts == 1
     # stop part-way, then resume from the checkpoint to the end
     out2 = tmp_path / "run2"
     args = ["--smoke", "--out", str(out2), "--no-progress", "--data", str(data_dir / "1d-arc")]
@@ -213,9 +213,10 @@ def test_recipe_smoke(tmp_path, data_dir):
 def test_evaluate_small_subset_with_released_weights(data_dir):
     model = cax_zoo.load("arc1d_nca")
     r = evaluate(model, data=data_dir / "1d-arc", task_types=["1d_move_1p", "1d_denoising_mc"],
-                 indices=[15, 16], ttt_steps=60, progress=False)
+                 indices=[15, 16], ttt_steps=60, restarts=1, progress=False)
     assert r["n_tasks"] == 4 and set(r["per_task_type"]) == {"1d_move_1p", "1d_denoising_mc"}
-    assert 0.0 <= r["overall"] <= 1.0
+    # two types the released model solves 89-100% of held-out; measured 4/4 here (10 s)
+    assert r["n_solved"] >= 3, r["solved"]
 
 
 def test_published_baselines_cover_every_task_type():

@@ -16,7 +16,8 @@ then rolls the test input out and reads ``argmax`` of the logits. The released w
 are the *initialisation* of that fine-tuning: one NCA trained on every pair of the
 training instances of all task types, with a learned per-task context (a shift of the
 first-layer bias) during that training (``recipes/arc1d_nca.py``). ``ttt_steps``,
-``ttt_lr`` and ``ttt_adapt`` are the model's preferred test-time-training settings.
+``ttt_lr``, ``ttt_adapt`` and ``ttt_restarts`` are the model's preferred
+test-time-training settings.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Arc1DNCA(AbstractGridAutomaton):
     ttt_steps: int = eqx.field(static=True)
     ttt_lr: float = eqx.field(static=True)
     ttt_adapt: str = eqx.field(static=True)
+    ttt_restarts: int = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
     w1: Float[Array, "F K"]
@@ -89,9 +91,11 @@ class Arc1DNCA(AbstractGridAutomaton):
 
     def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
                  far: Sequence[int] = (), default_steps: int = 24, ttt_steps: int = 150,
-                 ttt_lr: float = 3e-3, ttt_adapt: str = "all", key: PRNGKeyArray | None = None):
+                 ttt_lr: float = 3e-3, ttt_adapt: str = "all", ttt_restarts: int = 2,
+                 key: PRNGKeyArray | None = None):
         for name, v, lo in (("hidden", hidden, NUM_COLOURS), ("features", features, 1),
-                            ("radius", radius, 1), ("default_steps", default_steps, 1), ("ttt_steps", ttt_steps, 1)):
+                            ("radius", radius, 1), ("default_steps", default_steps, 1), ("ttt_steps", ttt_steps, 1),
+                            ("ttt_restarts", ttt_restarts, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
         if isinstance(ttt_lr, bool) or not isinstance(ttt_lr, (int, float)) or not 0 < ttt_lr < 1:
@@ -99,6 +103,7 @@ class Arc1DNCA(AbstractGridAutomaton):
         if ttt_adapt not in ADAPT:
             raise ConfigError(f"ttt_adapt must be one of {sorted(ADAPT)}, got {ttt_adapt!r}")
         self.ttt_steps, self.ttt_lr, self.ttt_adapt = ttt_steps, float(ttt_lr), ttt_adapt
+        self.ttt_restarts = ttt_restarts
         far = tuple(far)
         if any(isinstance(d, bool) or not isinstance(d, int) or d <= radius for d in far):
             raise ConfigError(f"far must hold integer distances > radius ({radius}), got {list(far)}")
@@ -117,7 +122,7 @@ class Arc1DNCA(AbstractGridAutomaton):
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
                 "far": list(self.far), "default_steps": self.default_steps, "ttt_steps": self.ttt_steps,
-                "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt}
+                "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt, "ttt_restarts": self.ttt_restarts}
 
     # ------------------------------------------------------------------ the rule
     def step(self, state: Float[Array, "L C"], input=None, *, key: PRNGKeyArray | None = None):
@@ -296,7 +301,7 @@ def task_arrays(tasks: Sequence[Arc1DTask], length: int, *, num_perms: int = 32,
 
 def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = None,
           ttt_steps: int | None = None, lr: float | None = None, group: int = 16, seed: int = 0,
-          num_perms: int = 32, votes: int = 16, per_step: int = 1, restarts: int = 2, canonical: bool = False,
+          num_perms: int = 32, votes: int = 16, per_step: int = 1, restarts: int | None = None, canonical: bool = False,
           adapt: str | None = None, progress: bool = False) -> list[list[np.ndarray]]:
     """Predicted test outputs of each task (one int array per test pair, its real length):
     per-task test-time training from ``model``'s weights, vmapped over groups of tasks;
@@ -305,12 +310,13 @@ def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = No
     ``restarts`` independent fine-tunings (different random permutation draws). With
     ``canonical`` every pair's colours are first renamed in order of appearance
     (:func:`~cax_zoo._data._arc1d.canonicalise`) and the prediction renamed back.
-    ``ttt_steps``, ``lr`` and ``adapt`` default to the model's ``ttt_steps``, ``ttt_lr``
-    and ``ttt_adapt``."""
+    ``ttt_steps``, ``lr``, ``adapt`` and ``restarts`` default to the model's ``ttt_steps``,
+    ``ttt_lr``, ``ttt_adapt`` and ``ttt_restarts``."""
     steps = model.default_steps if steps is None else int(steps)
     ttt_steps = model.ttt_steps if ttt_steps is None else ttt_steps
     lr = model.ttt_lr if lr is None else lr
     adapt = model.ttt_adapt if adapt is None else adapt
+    restarts = model.ttt_restarts if restarts is None else restarts
     if adapt not in ADAPT:
         raise ConfigError(f"adapt must be one of {sorted(ADAPT)}, got {adapt!r}")
     if steps < 1 or ttt_steps < 0 or group < 1 or restarts < 1 or not 1 <= votes <= num_perms:
