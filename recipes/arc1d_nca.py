@@ -61,13 +61,14 @@ FULL: dict[str, Any] = {
     "features": 128,
     "radius": 2,
     "far": [],
+    "pooled": True,  # cells also see the mean state of the row (81.5% vs 75.9% on 15-20)
     "default_steps": 32,
     "ttt_steps": 150,
     "ttt_lr": 1e-3,
     "ttt_adapt": "all",
     "ttt_restarts": 4,  # independent fine-tunings per task, their votes pooled
     "train_indices": [0, 15],  # [start, stop): instances trained on
-    "eval_indices": [15, 30],  # [start, stop): instances scored at the end (held out)
+    "eval_indices": [15, 21],  # [start, stop): validation instances scored at the end (held out)
     "eval_task_types": [],  # [] = all 18
     "checkpoint_every": 500,
     "devices": 1,  # data parallel: rows of each batch split over this many devices (0 = all)
@@ -81,8 +82,10 @@ SMOKE: dict[str, Any] = {
 
 def _create(cfg: dict[str, Any]) -> Arc1DNCA:
     return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"], far=cfg.get("far", []),
+                    pooled=cfg.get("pooled", False),
                     default_steps=cfg["default_steps"], ttt_steps=cfg["ttt_steps"], ttt_lr=cfg["ttt_lr"],
-                    ttt_adapt=cfg["ttt_adapt"], ttt_restarts=cfg.get("ttt_restarts", 2), key=jax.random.PRNGKey(cfg["seed"]))
+                    ttt_adapt=cfg["ttt_adapt"], ttt_restarts=cfg.get("ttt_restarts", 2), ttt_mirror=cfg.get("ttt_mirror", False),
+                    key=jax.random.PRNGKey(cfg["seed"]))
 
 
 def _sample_batch(pool, context_of, rng: np.random.Generator, size: int, length: int):
@@ -216,7 +219,7 @@ def train(run: RecipeRun) -> int:
                 "Load with `cax_zoo.load('arc1d_nca')`.",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics, notes=notes,
         usage="import cax_zoo\nfrom cax_zoo._families._arc1d_nca import evaluate\n"
-              "model = cax_zoo.load('arc1d_nca')\nresult = evaluate(model, indices=range(15, 30))",
+              "model = cax_zoo.load('arc1d_nca')\nresult = evaluate(model, indices=range(21, 30))",
     )
     release_run(model, NAME, root=run.out, card=card, metrics=metrics, push_to_hub=run.push_to_hub)
     return 0

@@ -165,12 +165,64 @@ def test_ttt_settings_are_config_with_backward_compatible_defaults():
     # a config.json written before the test-time-training fields existed still loads
     old = {"hidden": 12, "features": 8, "radius": 2, "far": [], "default_steps": 3}
     m = Arc1DNCA(**old)
-    assert (m.ttt_steps, m.ttt_lr, m.ttt_adapt, m.ttt_restarts) == (150, 3e-3, "all", 2)
-    m = Arc1DNCA(**{**old, "ttt_steps": 20, "ttt_lr": 1e-3, "ttt_adapt": "bias", "ttt_restarts": 3})
-    assert Arc1DNCA(**m.config()).config() == m.config() and m.config()["ttt_restarts"] == 3
-    for bad in ({"ttt_adapt": "some"}, {"ttt_lr": 0.0}, {"ttt_steps": 0}, {"ttt_restarts": 0}):
+    assert (m.ttt_steps, m.ttt_lr, m.ttt_adapt, m.ttt_restarts, m.ttt_mirror) == (150, 3e-3, "all", 2, False)
+    m = Arc1DNCA(**{**old, "ttt_steps": 20, "ttt_lr": 1e-3, "ttt_adapt": "bias", "ttt_restarts": 3,
+                    "ttt_mirror": True})
+    assert Arc1DNCA(**m.config()).config() == m.config()
+    assert m.config()["ttt_restarts"] == 3 and m.config()["ttt_mirror"] is True
+    for bad in ({"ttt_adapt": "some"}, {"ttt_lr": 0.0}, {"ttt_steps": 0}, {"ttt_restarts": 0},
+                {"ttt_mirror": "yes"}):
         with pytest.raises(cax_zoo.ConfigError):
             Arc1DNCA(**{**old, **bad})
+
+
+def test_pooled_feature_sees_the_whole_row_and_ignores_padding():
+    import equinox as eqx
+    import jax
+
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3, pooled=True, key=jax.random.PRNGKey(1))
+    m = eqx.tree_at(lambda m: m.w2, m, jax.random.normal(jax.random.PRNGKey(2), m.w2.shape))
+    assert m.w1.shape == (8, (5 + 1) * m.num_channels) and Arc1DNCA(**m.config()).config() == m.config()
+    run = lambda row, mask=None: m.predict_row(m.rollout(m.initial_state(row, mask), m.default_steps))
+    x = np.array([0, 3, 3, 0, 7, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], np.int32)
+    padded = np.concatenate([x, np.zeros(9, np.int32)])
+    # padding cells (mask 0) do not enter the mean: the real cells' output is unchanged
+    np.testing.assert_array_equal(run(padded, np.arange(29) < 20)[:20], run(x))
+    # a change at the far end reaches cell 0 in one step (radius 2 alone could not)
+    far = x.copy()
+    far[-1] = 5
+    one = lambda row: np.asarray(m.step(m.initial_state(row)))
+    assert not np.allclose(one(x)[0], one(far)[0])
+    plain = Arc1DNCA(hidden=12, features=8, default_steps=3, key=jax.random.PRNGKey(1))
+    plain = eqx.tree_at(lambda m: m.w2, plain, jax.random.normal(jax.random.PRNGKey(2), plain.w2.shape))
+    step = lambda row: np.asarray(plain.step(plain.initial_state(row)))
+    assert np.allclose(step(x)[0], step(far)[0]) and not np.allclose(step(x)[-1], step(far)[-1])
+    with pytest.raises(cax_zoo.ConfigError, match="pooled"):
+        Arc1DNCA(pooled="yes")
+
+
+def test_mirrored_restarts_predict_the_mirror_image_and_reverse_it_back():
+    import equinox as eqx
+    import jax
+
+    from cax_zoo._data._arc1d import Arc1DTask
+    from cax_zoo._families._arc1d_nca import candidates, solve
+
+    # an untrained rule that is not mirror-symmetric, so a wrong orientation shows
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3, key=jax.random.PRNGKey(1))
+    m = eqx.tree_at(lambda m: m.w2, m, jax.random.normal(jax.random.PRNGKey(2), m.w2.shape))
+    x = np.array([0, 3, 3, 0, 0, 7, 0, 1, 1, 1, 0, 0, 5], np.int32)
+    task = Arc1DTask(name="t_0", task_type="t", index=0, train=((x, x),), test=((x, x[::-1].copy()),))
+    (cands,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=2, mirror=True)
+    (c,) = cands
+    direct = lambda row: m.predict_row(m.rollout(m.initial_state(row), m.default_steps))
+    assert c.shape == (2, len(x))
+    np.testing.assert_array_equal(c[0], direct(x))  # restart 0: the task as given
+    np.testing.assert_array_equal(c[1], direct(x[::-1].copy())[::-1])  # restart 1: its mirror, reversed back
+    assert not np.array_equal(c[0], c[1])  # the rule is not symmetric: the two orientations differ
+    (plain,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=2, mirror=False)
+    np.testing.assert_array_equal(plain[0], np.stack([c[0], c[0]]))
+    assert np.array_equal(solve(m, [task], ttt_steps=0, votes=1, restarts=3, mirror=True)[0][0], c[0])
 
 
 def test_bias_only_test_time_training_keeps_the_weights(tasks):

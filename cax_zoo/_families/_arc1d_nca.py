@@ -4,7 +4,8 @@ Each task of 1D-ARC (Xu et al. 2023) gives three demonstration pairs (input row 
 row, same length) and a test input. A cell of the NCA holds the one-hot colour of the input
 (10 channels, fixed), a validity mask (1 channel, fixed: 0 on padding) and ``hidden``
 channels whose first 10 are the logits of the output colour. The rule reads a window of
-``2 * radius + 1`` cells (and optionally the cells at the distances in ``far``), a
+``2 * radius + 1`` cells (and optionally the cells at the distances in ``far``, and with
+``pooled`` the mean state of the row's real cells, the same for every cell), a
 dense perception layer + ReLU and a zero-initialised output
 layer (residual update); it runs ``default_steps`` steps from zero hidden channels.
 
@@ -16,8 +17,9 @@ then rolls the test input out and reads ``argmax`` of the logits. The released w
 are the *initialisation* of that fine-tuning: one NCA trained on every pair of the
 training instances of all task types, with a learned per-task context (a shift of the
 first-layer bias) during that training (``recipes/arc1d_nca.py``). ``ttt_steps``,
-``ttt_lr``, ``ttt_adapt`` and ``ttt_restarts`` are the model's preferred
-test-time-training settings.
+``ttt_lr``, ``ttt_adapt``, ``ttt_restarts`` and ``ttt_mirror`` (odd restarts solve the
+mirror image of the task, every grid reversed, and reverse their predictions back) are the
+model's preferred test-time-training settings.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from .._data._arc1d import (
     NUM_COLOURS, TASK_TYPES, Arc1DTask, canonicalise, introduced_colours, load_arc1d, pad_pairs,
     random_colour_permutation,
 )
+from .._data._arc1d import mirror as mirror_task
 
 FIXED = NUM_COLOURS + 1  # input one-hot + validity mask
 
@@ -74,11 +77,13 @@ class Arc1DNCA(AbstractGridAutomaton):
     features: int = eqx.field(static=True)
     radius: int = eqx.field(static=True)
     far: tuple[int, ...] = eqx.field(static=True)
+    pooled: bool = eqx.field(static=True)
     default_steps: int = eqx.field(static=True)
     ttt_steps: int = eqx.field(static=True)
     ttt_lr: float = eqx.field(static=True)
     ttt_adapt: str = eqx.field(static=True)
     ttt_restarts: int = eqx.field(static=True)
+    ttt_mirror: bool = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
     w1: Float[Array, "F K"]
@@ -90,9 +95,9 @@ class Arc1DNCA(AbstractGridAutomaton):
     state_dtype = jnp.float32
 
     def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
-                 far: Sequence[int] = (), default_steps: int = 24, ttt_steps: int = 150,
+                 far: Sequence[int] = (), pooled: bool = False, default_steps: int = 24, ttt_steps: int = 150,
                  ttt_lr: float = 3e-3, ttt_adapt: str = "all", ttt_restarts: int = 2,
-                 key: PRNGKeyArray | None = None):
+                 ttt_mirror: bool = False, key: PRNGKeyArray | None = None):
         for name, v, lo in (("hidden", hidden, NUM_COLOURS), ("features", features, 1),
                             ("radius", radius, 1), ("default_steps", default_steps, 1), ("ttt_steps", ttt_steps, 1),
                             ("ttt_restarts", ttt_restarts, 1)):
@@ -102,6 +107,12 @@ class Arc1DNCA(AbstractGridAutomaton):
             raise ConfigError(f"ttt_lr must be a number in (0, 1), got {ttt_lr!r}")
         if ttt_adapt not in ADAPT:
             raise ConfigError(f"ttt_adapt must be one of {sorted(ADAPT)}, got {ttt_adapt!r}")
+        if not isinstance(pooled, bool):
+            raise ConfigError(f"pooled must be true or false, got {pooled!r}")
+        self.pooled = pooled
+        if not isinstance(ttt_mirror, bool):
+            raise ConfigError(f"ttt_mirror must be true or false, got {ttt_mirror!r}")
+        self.ttt_mirror = ttt_mirror
         self.ttt_steps, self.ttt_lr, self.ttt_adapt = ttt_steps, float(ttt_lr), ttt_adapt
         self.ttt_restarts = ttt_restarts
         far = tuple(far)
@@ -112,7 +123,7 @@ class Arc1DNCA(AbstractGridAutomaton):
         self.num_spatial_dims = 1
         self.num_channels = c = FIXED + hidden
         key = jax.random.PRNGKey(0) if key is None else key
-        k = (2 * radius + 1 + 2 * len(far)) * c
+        k = (2 * radius + 1 + 2 * len(far) + int(pooled)) * c
         lim = math.sqrt(6.0 / (k + features))
         self.w1 = jax.random.uniform(key, (features, k), jnp.float32, -lim, lim)
         self.b1 = jnp.zeros((features,), jnp.float32)
@@ -121,8 +132,9 @@ class Arc1DNCA(AbstractGridAutomaton):
 
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
-                "far": list(self.far), "default_steps": self.default_steps, "ttt_steps": self.ttt_steps,
-                "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt, "ttt_restarts": self.ttt_restarts}
+                "far": list(self.far), "pooled": self.pooled, "default_steps": self.default_steps, "ttt_steps": self.ttt_steps,
+                "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt, "ttt_restarts": self.ttt_restarts,
+                "ttt_mirror": self.ttt_mirror}
 
     # ------------------------------------------------------------------ the rule
     def step(self, state: Float[Array, "L C"], input=None, *, key: PRNGKeyArray | None = None):
@@ -131,10 +143,14 @@ class Arc1DNCA(AbstractGridAutomaton):
         offsets = [*range(-r, r + 1), *(-d for d in self.far), *self.far]
         reach = max(abs(o) for o in offsets)
         padded = jnp.pad(state, ((reach, reach), (0, 0)))
-        window = jnp.concatenate([padded[reach + o : reach + o + length] for o in offsets], axis=-1)
+        parts = [padded[reach + o : reach + o + length] for o in offsets]
+        mask = state[:, NUM_COLOURS : NUM_COLOURS + 1]
+        if self.pooled:  # the row's mean state over its real cells: padding-length invariant
+            mean = jnp.sum(state * mask, axis=0) / jnp.maximum(jnp.sum(mask), 1.0)
+            parts.append(jnp.broadcast_to(mean, state.shape))
+        window = jnp.concatenate(parts, axis=-1)
         h = jax.nn.relu(window @ self.w1.T + self.b1)
         delta = h @ self.w2.T + self.b2
-        mask = state[:, NUM_COLOURS : NUM_COLOURS + 1]
         return state.at[:, FIXED:].add(delta * mask)
 
     # ------------------------------------------------------------------ states
@@ -299,29 +315,35 @@ def task_arrays(tasks: Sequence[Arc1DTask], length: int, *, num_perms: int = 32,
     return tuple(np.stack(v) for v in (xs, ys, ms, ps, tx, ty, tm))
 
 
-def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = None,
-          ttt_steps: int | None = None, lr: float | None = None, group: int = 16, seed: int = 0,
-          num_perms: int = 32, votes: int = 16, per_step: int = 1, restarts: int | None = None, canonical: bool = False,
-          adapt: str | None = None, progress: bool = False) -> list[list[np.ndarray]]:
-    """Predicted test outputs of each task (one int array per test pair, its real length):
-    per-task test-time training from ``model``'s weights, vmapped over groups of tasks;
-    each test output is the majority (whole row) over ``votes`` colour permutations of
-    the test input (the identity first; colours the rule names stay fixed), pooled over
-    ``restarts`` independent fine-tunings (different random permutation draws). With
-    ``canonical`` every pair's colours are first renamed in order of appearance
-    (:func:`~cax_zoo._data._arc1d.canonicalise`) and the prediction renamed back.
-    ``ttt_steps``, ``lr``, ``adapt`` and ``restarts`` default to the model's ``ttt_steps``,
-    ``ttt_lr``, ``ttt_adapt`` and ``ttt_restarts``."""
+def candidates(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = None,
+               ttt_steps: int | None = None, lr: float | None = None, group: int = 16, seed: int = 0,
+               num_perms: int = 32, votes: int = 16, per_step: int = 1, restarts: int | None = None,
+               canonical: bool = False, adapt: str | None = None, mirror: bool | None = None,
+               progress: bool = False) -> list[list[np.ndarray]]:
+    """Every candidate test output of each task: one int array ``(restarts * votes, n)``
+    per test pair (``n`` its real length), in the task's own colours and orientation.
+
+    Per-task test-time training from ``model``'s weights, vmapped over groups of tasks;
+    each fine-tuning predicts the test input under ``votes`` colour permutations (the
+    identity first; colours the rule names stay fixed); ``restarts`` independent
+    fine-tunings (different random permutation draws) are stacked restart by restart.
+    With ``mirror`` the odd-numbered restarts fine-tune on and predict the task's mirror
+    image (:func:`~cax_zoo._data._arc1d.mirror`) and their predictions are reversed back.
+    With ``canonical`` every pair's colours are first renamed in order of appearance
+    (:func:`~cax_zoo._data._arc1d.canonicalise`) and the predictions renamed back.
+    ``ttt_steps``, ``lr``, ``adapt``, ``restarts`` and ``mirror`` default to the model's
+    ``ttt_steps``, ``ttt_lr``, ``ttt_adapt``, ``ttt_restarts`` and ``ttt_mirror``."""
     steps = model.default_steps if steps is None else int(steps)
     ttt_steps = model.ttt_steps if ttt_steps is None else ttt_steps
     lr = model.ttt_lr if lr is None else lr
     adapt = model.ttt_adapt if adapt is None else adapt
     restarts = model.ttt_restarts if restarts is None else restarts
+    mirror = model.ttt_mirror if mirror is None else bool(mirror)
     if adapt not in ADAPT:
         raise ConfigError(f"adapt must be one of {sorted(ADAPT)}, got {adapt!r}")
     if steps < 1 or ttt_steps < 0 or group < 1 or restarts < 1 or not 1 <= votes <= num_perms:
-        raise ConfigError(f"need steps >= 1, ttt_steps >= 0, group >= 1, 1 <= votes <= num_perms; got "
-                          f"{steps}, {ttt_steps}, {group}, {votes}, {num_perms}")
+        raise ConfigError(f"need steps >= 1, ttt_steps >= 0, group >= 1, restarts >= 1, 1 <= votes <= num_perms; "
+                          f"got {steps}, {ttt_steps}, {group}, {restarts}, {votes}, {num_perms}")
     originals, inverses = tasks, [[np.arange(NUM_COLOURS)] * len(t.test) for t in tasks]
     if canonical:
         pairs = [canonicalise(t) for t in tasks]
@@ -339,21 +361,39 @@ def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None = No
             chunk = idx[start : start + g]
             sel = [tasks[i] for i in chunk]
             sel = sel + [sel[-1]] * (g - len(sel))  # fixed group size: one compilation per bucket
-            xs, ys, ms, ps, tx, _, tm = task_arrays(sel, length, num_perms=num_perms, seed=seed + start)
-            cands = []
+            arrays = task_arrays(sel, length, num_perms=num_perms, seed=seed + start)
+            mirrored = task_arrays([mirror_task(t) for t in sel], length, num_perms=num_perms,
+                                   seed=seed + start) if mirror and restarts > 1 else None
+            tm = arrays[6]
+            found = []
             for r in range(restarts):
+                flip = mirrored is not None and r % 2 == 1
+                xs, ys, ms, ps, tx, _, _ = mirrored if flip else arrays
                 keys = jax.random.split(jax.random.PRNGKey(seed + start + 1000003 * r), g)
                 c, _, _ = _adapt_and_predict(model, xs, ys, ms, ps, tx, tm, keys, steps, ttt_steps, lr, votes, per_step,
                                              adapt)
-                cands.append(np.asarray(c))
-            cands = np.concatenate(cands, axis=2)  # (G, T, restarts * votes, L)
+                c = np.array(c)
+                if flip:  # reverse each prediction's real cells back to the task's orientation
+                    for j, t in enumerate(sel):
+                        for k, (x, _) in enumerate(t.test):
+                            c[j, k, :, : len(x)] = c[j, k, :, : len(x)][:, ::-1]
+                found.append(c)
+            found = np.concatenate(found, axis=2)  # (G, T, restarts * votes, L)
             for j, i in enumerate(chunk):
-                out[i] = [inverses[i][k][majority_row(cands[j, k], tm[j, k])[: len(x)]]
-                          for k, (x, _) in enumerate(originals[i].test)]
+                out[i] = [inverses[i][k][found[j, k, :, : len(x)]] for k, (x, _) in enumerate(originals[i].test)]
             done += len(chunk)
             if progress:
                 print(f"  solved {done}/{len(tasks)} tasks ({time.time() - t0:.0f}s)", flush=True)
     return out  # type: ignore[return-value]
+
+
+def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], **options) -> list[list[np.ndarray]]:
+    """Predicted test outputs of each task (one int array per test pair, its real length):
+    the most frequent whole row among its :func:`candidates` (ties go to the earliest:
+    the first restart's identity permutation first). ``options`` are those of
+    :func:`candidates`."""
+    found = candidates(model, tasks, **options)
+    return [[majority_row(c, np.ones(c.shape[1], bool)) for c in per_task] for per_task in found]
 
 
 # ---------------------------------------------------------------- scoring
@@ -409,7 +449,8 @@ def evaluate(model: Arc1DNCA, *, data=None, steps: int | None = None, ttt_steps:
     ``lr`` their learning rate (defaults: the model's ``ttt_steps`` and ``ttt_lr``)."""
     if not isinstance(model, Arc1DNCA):
         raise ConfigError(f"evaluate needs an Arc1DNCA, got {type(model).__name__}")
-    unknown = set(opts) - {"group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts", "adapt"}
+    unknown = set(opts) - {"group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts", "adapt",
+                           "mirror"}
     if unknown:
         raise ConfigError(f"unknown evaluation option(s) {sorted(unknown)}")
     tasks = load_arc1d(data, task_types=task_types, indices=indices)
