@@ -50,6 +50,19 @@ from ._registry import (
 from ._weights import load_weights as load_weights, save_weights as save_weights
 from ._sharding import grid_mesh as grid_mesh, sharded_rollout as sharded_rollout
 from . import _families as _families  # registers every family
+from ._families._arc1d_nca import Arc1DNCA as Arc1DNCA
+from ._families._boids import Boids as Boids
+from ._families._elementary import Elementary as Elementary
+from ._families._flow_lenia import FlowLenia as FlowLenia
+from ._families._growing_nca import GrowingNCA as GrowingNCA
+from ._families._langton_ant import AntState as AntState, LangtonAnt as LangtonAnt
+from ._families._lenia import Lenia as Lenia
+from ._families._life import Life as Life
+from ._families._mnist_self_classify import SelfClassifyingMNIST as SelfClassifyingMNIST
+from ._families._particle_lenia import ParticleLenia as ParticleLenia
+from ._families._particle_life import ParticleLife as ParticleLife
+from ._families._reaction_diffusion import GrayScott as GrayScott
+from ._families._sandpile import Sandpile as Sandpile
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,41 @@
+"""The training machinery every recipe shares: the loop, optimisers, sample pools,
+checkpoints, data parallelism, the recipe command line and releases.
+
+A recipe (``recipes/<name>.py``) is a ``make_train_step`` plus a ``main`` built from these.
+"""
+
+from ._training._checkpoint import (
+    has_checkpoint as has_checkpoint,
+    key_data as key_data,
+    load_checkpoint as load_checkpoint,
+    save_checkpoint as save_checkpoint,
+)
+from ._training._data_parallel import (
+    constrain_leading as constrain_leading,
+    constrain_replicated as constrain_replicated,
+    data_mesh as data_mesh,
+    replicate as replicate,
+    shard_leading as shard_leading,
+    to_host_default as to_host_default,
+)
+from ._training._loop import train_loop as train_loop
+from ._training._optim import (
+    make_optimizer as make_optimizer,
+    make_schedule as make_schedule,
+    normalize_per_parameter as normalize_per_parameter,
+)
+from ._training._pool import (
+    circle_masks as circle_masks,
+    order_by_loss as order_by_loss,
+    pool_sample as pool_sample,
+    pool_update as pool_update,
+    replace_first as replace_first,
+)
+from ._training._recipe_cli import (
+    RecipeRun as RecipeRun,
+    begin as begin,
+    initial_model as initial_model,
+    parse_recipe_args as parse_recipe_args,
+    run_main as run_main,
+)
+from ._training._release import model_card as model_card, release_run as release_run
