@@ -33,20 +33,22 @@ from ._errors import (
 from ._grid import AbstractGridAutomaton as AbstractGridAutomaton
 from ._life_patterns import PATTERNS as PATTERNS, parse_rle as parse_rle, place as place
 from ._particles import ParticleState as ParticleState
-from ._hub import push_to_hub as push_to_hub
 from ._images import write_gif as write_gif, write_png as write_png
 from ._registry import (
     create as create,
     family_name as family_name,
     get_entry as get_entry,
     list_models as list_models,
+    register as register,
+)
+from ._pretrained import (
     load as load,
     load_pretrained as load_pretrained,
-    register as register,
+    push_to_hub as push_to_hub,
     release as release,
     save_pretrained as save_pretrained,
-    weights_root as weights_root,
 )
+from ._weights import weights_root as weights_root
 from ._weights import load_weights as load_weights, save_weights as save_weights
 from ._sharding import grid_mesh as grid_mesh, sharded_rollout as sharded_rollout
 from . import _families as _families  # registers every family

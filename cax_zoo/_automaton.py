@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -12,6 +13,8 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray, PyTree, UInt8
 
 from ._errors import StateError
+from ._resources import check_trajectory
+from ._keys import check_key
 
 State = PyTree[Array]
 """A state is a PyTree of arrays; grid families use one channel-last array ``(*spatial, C)``."""
@@ -90,23 +93,46 @@ class AbstractAutomaton(eqx.Module):
         num_steps: int,
         *,
         input: Any = None,
+        input_per_step: bool = False,
         every: int = 1,
         key: PRNGKeyArray | None = None,
         trajectory: bool = False,
-    ) -> State | tuple[State, State]:
+        observe: Callable[[State], Any] | None = None,
+    ) -> Any:
         """Run ``num_steps`` steps under ``jax.lax.scan``.
 
-        Returns the final state, or ``(final, trajectory)`` when ``trajectory=True``, where
+        Returns the final state; with ``trajectory=True`` also the trajectory, where
         ``trajectory[i]`` is the state after ``i * every`` steps (``i = 0`` is the initial
-        state), so only ``num_steps // every + 1`` states are kept. A state with a leading
-        batch axis is vmapped; ``input`` then carries the same batch axis (or is shared if
-        it has none) and ``key`` is split per batch element.
+        state), so only ``num_steps // every + 1`` states are kept; with ``observe=fn`` also
+        ``fn(state)`` at those same times, stacked on a leading axis (a metric, a read-out:
+        cheaper than a trajectory). The result is ``final``, ``(final, trajectory)``,
+        ``(final, observations)`` or ``(final, trajectory, observations)``.
+
+        ``input`` goes to every step (a label, a latent, a mask); with
+        ``input_per_step=True`` every leaf of ``input`` has a leading axis of
+        ``num_steps`` and step ``t`` receives ``input[t]`` (a schedule).
+
+        A state with a leading batch axis is vmapped (``observe`` then sees unbatched
+        states); ``input`` then carries the same batch axis first (or is shared if it has
+        none) and ``key`` is split per batch element. ``key=None`` runs the family's
+        deterministic step (e.g. every cell of a stochastic NCA fires).
         """
         num_steps = _check_count("num_steps", num_steps, minimum=0)
         every = _check_count("every", every, minimum=1)
+        if not isinstance(input_per_step, bool):
+            raise StateError(f"input_per_step must be True or False, got {input_per_step!r}")
+        if observe is not None and not callable(observe):
+            raise StateError(f"observe must be a function of a state, got {type(observe).__name__}")
+        if key is not None:
+            key = check_key(key, error=StateError)
         batch_dims = self.check_state(state)
+        if trajectory:  # refuse what the device cannot hold before XLA tries to allocate it
+            check_trajectory(state, num_steps // every + 1)
+        batch = jax.tree_util.tree_leaves(state)[0].shape[0] if batch_dims else None
+        in_axis = _input_axis(input, batch, num_steps if input_per_step else None)
         state = self.prepare_state(state)
-        return _rollout(self, state, input, key, num_steps, every, bool(trajectory), batch_dims)
+        return _rollout(self, state, input, key, num_steps, every, bool(trajectory), batch_dims,
+                        in_axis, input_per_step, observe)
 
 
 def _check_count(name: str, value: Any, *, minimum: int) -> int:
@@ -114,54 +140,85 @@ def _check_count(name: str, value: Any, *, minimum: int) -> int:
         raise StateError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise StateError(f"{name} must be >= {minimum}, got {value}")
+    if value > 2**31 - 1:  # scan lengths and step counters are int32
+        raise StateError(f"{name} must be <= {2**31 - 1}, got {value}")
     return int(value)
 
 
-def _scan_rollout(model, state, input, key, num_steps: int, every: int, trajectory: bool):
-    def one(carry, _):
+def _scan_rollout(model, state, input, key, num_steps: int, every: int, trajectory: bool,
+                  per_step: bool = False, observe=None):
+    def one(carry, x):
         enc, k = carry
         if k is None:
             sub = None
         else:
             k, sub = jax.random.split(k)
-        return (model.encoded_step(enc, input, key=sub), k), None
+        return (model.encoded_step(enc, x if per_step else input, key=sub), k), None
 
-    def block(carry, _):
-        carry, _ = jax.lax.scan(one, carry, None, length=every)
-        out = model.decode_state(carry[0]) if trajectory else None
-        return carry, out
+    def sample(carry):
+        s = model.decode_state(carry[0])
+        return (s if trajectory else None), (None if observe is None else observe(s))
 
-    carry = (model.encode_state(state), key)
+    def block(carry, xs):
+        carry, _ = jax.lax.scan(one, carry, xs, length=every)
+        return carry, sample(carry) if (trajectory or observe is not None) else None
+
     num_blocks, remainder = divmod(num_steps, every)
-    carry, samples = jax.lax.scan(block, carry, None, length=num_blocks)
+    if per_step:
+        head = jax.tree_util.tree_map(
+            lambda x: x[: num_blocks * every].reshape((num_blocks, every) + x.shape[1:]), input)
+        tail = jax.tree_util.tree_map(lambda x: x[num_blocks * every :], input)
+    else:
+        head = tail = None
+    carry = (model.encode_state(state), key)
+    carry, samples = jax.lax.scan(block, carry, head, length=num_blocks)
     if remainder:
-        carry, _ = jax.lax.scan(one, carry, None, length=remainder)
+        carry, _ = jax.lax.scan(one, carry, tail, length=remainder)
     final = model.decode_state(carry[0])
-    if not trajectory:
+    if not trajectory and observe is None:
         return final
-    traj = jax.tree_util.tree_map(
-        lambda s0, rest: jnp.concatenate([s0[None], rest.astype(s0.dtype)], axis=0), state, samples
-    )
-    return final, traj
+    out = [final]
+    if trajectory:
+        out.append(jax.tree_util.tree_map(
+            lambda s0, rest: jnp.concatenate([s0[None], rest.astype(s0.dtype)], axis=0), state, samples[0]))
+    if observe is not None:
+        first = observe(state)
+        out.append(jax.tree_util.tree_map(
+            lambda o0, rest: jnp.concatenate([jnp.asarray(o0)[None], rest], axis=0), first, samples[1]))
+    return tuple(out)
 
 
 @eqx.filter_jit
-def _rollout(model, state, input, key, num_steps, every, trajectory, batch_dims):
+def _rollout(model, state, input, key, num_steps, every, trajectory, batch_dims, in_axis=None,
+             per_step=False, observe=None):
     if batch_dims == 0:
-        return _scan_rollout(model, state, input, key, num_steps, every, trajectory)
+        return _scan_rollout(model, state, input, key, num_steps, every, trajectory, per_step, observe)
     batch = jax.tree_util.tree_leaves(state)[0].shape[0]
     keys = None if key is None else jax.random.split(key, batch)
-    in_axis = _input_axis(input, batch)
 
     def single(s, i, k):
-        return _scan_rollout(model, s, i, k, num_steps, every, trajectory)
+        return _scan_rollout(model, s, i, k, num_steps, every, trajectory, per_step, observe)
 
     return jax.vmap(single, in_axes=(0, in_axis, None if keys is None else 0))(state, input, keys)
 
 
-def _input_axis(input: Any, batch: int):
-    """Inputs whose leaves all have the batch size as leading axis are mapped, else shared."""
+def _input_axis(input: Any, batch: int | None, num_steps: int | None):
+    """How ``vmap`` maps ``input`` over a batch: 0 when every leaf has the batch size as
+    its leading axis (and, for per-step inputs, ``num_steps`` next), else shared (None).
+    Per-step inputs without the step axis are refused before any JAX work."""
     leaves = jax.tree_util.tree_leaves(input)
-    if leaves and all(getattr(x, "ndim", 0) >= 1 and x.shape[0] == batch for x in leaves):
+    shapes = [tuple(getattr(x, "shape", ())) for x in leaves]
+    if num_steps is None:
+        if batch is not None and leaves and all(len(s) >= 1 and s[0] == batch for s in shapes):
+            return 0
+        return None
+    if not leaves:
+        raise StateError("input_per_step=True needs an input with a leading axis of num_steps")
+    if batch is not None and all(len(s) >= 2 and s[0] == batch and s[1] == num_steps for s in shapes):
         return 0
+    bad = [s for s in shapes if len(s) < 1 or s[0] != num_steps]
+    if bad:
+        expected = f"(num_steps={num_steps}, ...)" + (f" or (batch={batch}, num_steps={num_steps}, ...)"
+                                                       if batch is not None else "")
+        raise StateError(f"a per-step input must have shape {expected}, got {bad[0]}")
     return None

@@ -25,9 +25,11 @@ _PAD_MODES = {"periodic": "wrap", "zero": "constant", "reflect": "reflect", "edg
 
 def check_boundary(boundary: str) -> Boundary:
     """Return ``boundary`` if it is one of :data:`BOUNDARIES`, else raise ConfigError."""
-    if boundary not in _PAD_MODES:
+    if not isinstance(boundary, str) or boundary not in _PAD_MODES:
+        text = repr(boundary)
         raise ConfigError(
-            f"unknown boundary {boundary!r}; expected one of {', '.join(BOUNDARIES)}"
+            f"unknown boundary {text if len(text) <= 40 else text[:37] + '...'}; expected one of "
+            f"{', '.join(BOUNDARIES)}"
         )
     return boundary  # type: ignore[return-value]
 

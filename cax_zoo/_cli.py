@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,6 +20,12 @@ import numpy as np
 from ._errors import CaxZooError, ConfigError, StateError
 
 EXIT_USAGE = 2
+INT32_MAX = 2**31 - 1
+UINT32_MAX = 2**32 - 1
+MAX_FPS = 100.0
+# options whose value may look like a flag (``--size -5x5``): passed to argparse as ``--size=-5x5``
+_VALUE_OPTIONS = {"--size", "--steps", "--seed", "--every", "--damage-at", "--fps", "--limit", "--rule"}
+_NEGATIVE = re.compile(r"^-[0-9.]|^-(nan|inf)", re.IGNORECASE)
 
 
 def _parse_size(text: str) -> int | tuple[int, ...]:
@@ -36,6 +44,8 @@ def _parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+    except (ValueError, RecursionError):  # a number beyond Python's 4300 digits, deep nesting
+        raise ConfigError(f"--config value {text[:20]!r}... is too long or too deeply nested") from None
 
 
 def _parse_config(pairs: list[str]) -> dict[str, Any]:
@@ -44,8 +54,36 @@ def _parse_config(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key.isidentifier():
             raise ConfigError(f"bad --config entry {pair!r}: expected key=value")
+        if key == "key":
+            raise ConfigError("--config key=...: 'key' is not a config entry (random initial states come "
+                              "from --seed)")
         config[key] = _parse_value(value)
     return config
+
+
+def _check_range(option: str, value: Any, *, minimum: float, maximum: float) -> None:
+    if value is None:
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{option} must be a finite number, got {value}")
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{option} must be between {minimum:g} and {maximum:g}, got {value:g}")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--size -5x5`` -> ``--size=-5x5``, so the value reaches its checker instead of argparse
+    reading it as an unknown flag ("expected one argument")."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in _VALUE_OPTIONS and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,10 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--markdown", action="store_true", help="print the zoo table (docs/zoo.md)")
 
     s = sub.add_parser("info", help="show a model's description, config and card")
-    s.add_argument("name")
+    s.add_argument("name", help="registered name, hf://user/repo or a saved model folder")
+    s.add_argument("--revision", default=None, help="Hub revision (for Hub repo ids)")
 
     s = sub.add_parser("run", help="run a model and write a GIF, PNG or NPZ")
-    s.add_argument("name")
+    s.add_argument("name", help="registered name, hf://user/repo or a saved model folder")
     s.add_argument("--rule", default=None, help="rule for rule families (e.g. B36/S23, 110)")
     s.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="extra model config (repeatable)")
@@ -83,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("push", help="upload a released model folder to the Hugging Face Hub")
     s.add_argument("name", help="registered name or a saved model folder")
-    s.add_argument("--repo-id", required=True)
+    s.add_argument("--repo-id", required=True, help="the Hub repo, namespace/name")
     s.add_argument("--revision", default=None)
     s.add_argument("--private", action="store_true")
 
@@ -93,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("recipe_args", nargs=argparse.REMAINDER)
 
     s = sub.add_parser("eval", help="evaluate a model on its benchmark")
-    s.add_argument("name")
+    s.add_argument("name", help="a registered model with an evaluation (cax-zoo list)")
     s.add_argument("--data", type=Path, default=None, help="dataset folder (default: $CAX_ZOO_DATA)")
     s.add_argument("--steps", type=int, default=None)
     s.add_argument("--limit", type=int, default=None, help="score only the first N examples")
@@ -103,12 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    if argv and argv[0] == "train":
+        if len(argv) == 1 or argv[1] in ("-h", "--help"):
+            print(_train_help())
+            return 0 if len(argv) > 1 else EXIT_USAGE
+    else:
+        argv = _join_negative_values(argv)
     args = parser.parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
     except CaxZooError as e:
         print(f"cax-zoo: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # disk full, permission denied, name too long ... while writing
+        print(f"cax-zoo: error: {e.strerror or e}{': ' + str(e.filename) if e.filename else ''}",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cax-zoo: interrupted", file=sys.stderr)
@@ -116,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_list(args) -> int:
-    from ._registry import get_entry, list_models, pretrained_folder
+    from ._pretrained import pretrained_folder
+    from ._registry import get_entry, list_models
 
     names = list_models(args.pattern, pretrained=True if args.pretrained else None)
     if args.markdown:
@@ -135,70 +186,94 @@ def _cmd_list(args) -> int:
 
 def zoo_table(names: list[str]) -> str:
     """The zoo as a Markdown page: one row per registered model."""
-    from ._registry import get_entry, pretrained_folder
+    from ._pretrained import pretrained_folder
+    from ._registry import get_entry
 
     lines = [
         "# The zoo",
         "",
         "Generated from the registry by `cax-zoo list --markdown > docs/zoo.md` "
-        "(a test keeps it current).",
+        "(a test keeps it current). Each picture is made by `cax-zoo run` when the docs are "
+        "built (`scripts/make_media.py`); a name links to its family's page.",
         "",
-        "| name | pretrained | recipe | evaluation | description | paper |",
-        "|---|---|---|---|---|---|",
+        '<div class="zoo-gallery" markdown>',
+        "",
+        "| | name | pretrained | recipe | evaluation | description | paper |",
+        "|---|---|---|---|---|---|---|",
     ]
     for n in names:
         e = get_entry(n)
-        cells = [f"`{n}`", "yes" if pretrained_folder(n) else "-", f"`{e.recipe}`" if e.recipe else "-",
+        picture = f"![{n}](media/zoo/{n.replace('/', '-')}.gif)"
+        cells = [picture, f"[`{n}`](families/{n.split('/')[0]}.md)", "yes" if pretrained_folder(n) else "-",
+                 f"`{e.recipe}`" if e.recipe else "-",
                  f"`cax-zoo eval {n}`" if e.evaluate else "-", e.description.replace("|", "/"),
                  (e.paper or "-").replace("|", "/")]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", "</div>"]) + "\n"
 
 
 def _cmd_info(args) -> int:
-    from ._registry import create, get_entry, load, pretrained_folder
+    from ._hub import download
+    from ._pretrained import load, pretrained_folder, resolve
+    from ._registry import create, get_entry
 
-    entry = get_entry(args.name)
-    folder = pretrained_folder(args.name)
-    model = load(args.name) if folder else create(args.name)
-    print(f"name:        {entry.name}")
-    print(f"family:      {type(model).__name__}")
-    print(f"description: {entry.description}")
-    if entry.paper:
-        print(f"paper:       {entry.paper}")
-    print(f"pretrained:  {folder if folder else 'no'}")
-    print(f"recipe:      {entry.recipe or '-'}")
-    print(f"evaluation:  {'cax-zoo eval ' + entry.name if entry.evaluate else '-'}")
+    kind, target = resolve(args.name)
+    if kind != "hub" and args.revision is not None:
+        raise ConfigError(f"--revision applies to Hub repo ids (hf://user/repo), not to {args.name!r}")
+    if kind == "registry":
+        entry = get_entry(target)
+        folder = pretrained_folder(target)
+        if folder:
+            model = load(target)
+        else:
+            import jax
+
+            model = create(target, key=jax.random.PRNGKey(0) if entry.learned else None)
+        print(f"name:        {entry.name}")
+        print(f"family:      {type(model).__name__}")
+        print(f"description: {entry.description}")
+        if entry.paper:
+            print(f"paper:       {entry.paper}")
+        print(f"pretrained:  {folder if folder else 'no'}")
+        print(f"recipe:      {entry.recipe or '-'}")
+        print(f"evaluation:  {'cax-zoo eval ' + entry.name if entry.evaluate else '-'}")
+    else:
+        folder = download(target, revision=args.revision)[0] if kind == "hub" else Path(target)
+        model = load(args.name, revision=args.revision)
+        from ._registry import family_name
+
+        print(f"name:        {args.name}")
+        print(f"family:      {family_name(model)} ({type(model).__name__})")
+        print(f"source:      {'Hugging Face Hub, revision ' + (args.revision or 'main') if kind == 'hub' else folder}")
     print("config:      " + json.dumps(model.config(), sort_keys=True))
-    if folder:
+    card = folder / "README.md" if folder else None
+    if card is not None and card.is_file():
         print()
-        print((folder / "README.md").read_text(encoding="utf-8"))
+        print(card.read_text(encoding="utf-8", errors="replace"))
     return 0
 
 
 def _load_image(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from ._image_input import read_image  # bounded (decompression bombs, 1x1 images), RGBA
 
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "L"))
-    except (OSError, UnidentifiedImageError) as e:
-        raise StateError(f"cannot read image {path}: {e}") from None
+    return read_image(path)
 
 
 def _cmd_run(args) -> int:
     import jax
 
+    from ._atomic import atomic_write, check_output_file
     from ._images import write_gif, write_png
-    from ._registry import load
+    from ._pretrained import load
 
+    check_output_file(args.out, suffixes=(".gif", ".png", ".npz"))
     suffix = args.out.suffix.lower()
-    if suffix not in (".gif", ".png", ".npz"):
-        raise ConfigError(f"--out must end in .gif, .png or .npz, got {args.out.name!r}")
-    if args.steps < 0:
-        raise ConfigError(f"--steps must be >= 0, got {args.steps}")
-    if not args.out.parent.exists():
-        raise ConfigError(f"output folder {args.out.parent} does not exist")
+    _check_range("--steps", args.steps, minimum=0, maximum=INT32_MAX)
+    _check_range("--seed", args.seed, minimum=0, maximum=UINT32_MAX)
+    _check_range("--every", args.every, minimum=1, maximum=INT32_MAX)
+    _check_range("--fps", args.fps, minimum=1e-3, maximum=MAX_FPS)
+    if args.image is not None and not args.image.is_file():
+        raise ConfigError(f"--image {args.image} is not a file")
     config = _parse_config(args.config)
     if args.rule is not None:
         config["rule"] = _parse_value(args.rule) if args.rule.isdigit() else args.rule
@@ -237,7 +312,8 @@ def _cmd_run(args) -> int:
         arrays = {"final": np.asarray(jax.device_get(jax.tree_util.tree_leaves(final)[0]))}
         if traj is not None:
             arrays["trajectory"] = np.asarray(jax.device_get(jax.tree_util.tree_leaves(traj)[0]))
-        np.savez_compressed(args.out, **arrays)
+        with atomic_write(args.out) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
     elif suffix == ".png":
         image_out = model.render_trajectory(traj)[0] if one_d else model.render(final)
         write_png(args.out, image_out)
@@ -283,11 +359,29 @@ def _rollout_with_progress(model, state, steps, inp, every, key, trajectory, *, 
 
 
 def _cmd_push(args) -> int:
-    from ._hub import push_to_hub
+    from ._pretrained import push_to_hub
 
     url = push_to_hub(args.name, args.repo_id, private=args.private or None, revision=args.revision)
     print(f"pushed {args.name} to {url}")
     return 0
+
+
+def _trainable() -> list[str]:
+    from ._registry import get_entry, list_models
+
+    return [n for n in list_models() if get_entry(n).recipe is not None]
+
+
+def _train_help() -> str:
+    from ._registry import get_entry
+
+    lines = ["usage: cax-zoo train NAME [recipe options] (cax-zoo train NAME --help lists them)", "",
+             "Train a model with its recipe; options after NAME go to the recipe.", "",
+             "trainable models:"]
+    names = _trainable()
+    width = max([len(n) for n in names] + [4])
+    lines += [f"  {n:<{width}}  {get_entry(n).recipe}" for n in names]
+    return "\n".join(lines)
 
 
 def _cmd_train(args) -> int:
@@ -295,28 +389,42 @@ def _cmd_train(args) -> int:
 
     entry = get_entry(args.name)
     if entry.recipe is None:
-        raise ConfigError(f"{args.name} has no training recipe (rule families need none)")
+        raise ConfigError(f"{args.name} has no training recipe (trainable: {', '.join(_trainable())})")
     try:
         recipe = importlib.import_module(entry.recipe)
     except ModuleNotFoundError as e:
         raise ConfigError(f"recipe module {entry.recipe!r} of {args.name} cannot be imported: {e}") from None
-    return int(recipe.main(list(args.recipe_args)) or 0)
+    from ._training._recipe_cli import INVOKED_AS
+
+    token = INVOKED_AS.set(args.name)
+    try:
+        return int(recipe.main(list(args.recipe_args)) or 0)
+    finally:
+        INVOKED_AS.reset(token)
 
 
 def _cmd_eval(args) -> int:
-    from ._registry import get_entry, load
+    from ._atomic import atomic_write_text, check_output_file
+    from ._pretrained import load
+    from ._registry import get_entry
 
     entry = get_entry(args.name)
     if entry.evaluate is None:
         raise ConfigError(f"{args.name} has no evaluation")
-    model = load(args.name, revision=args.revision)
+    if args.json is not None:
+        check_output_file(args.json, what="--json")
+    _check_range("--steps", args.steps, minimum=0, maximum=INT32_MAX)
+    _check_range("--limit", args.limit, minimum=1, maximum=INT32_MAX)
+    if args.data is not None and not args.data.is_dir():
+        raise ConfigError(f"--data {args.data} is not a folder")
+    model = load(args.name, revision=args.revision, pretrained=True if entry.learned else None)
     options: dict[str, Any] = {}
     if args.limit is not None:
         options["limit"] = args.limit
     metrics = entry.evaluate(model, data=args.data, steps=args.steps, **options)
     text = json.dumps(metrics, indent=2, sort_keys=True)
     if args.json is not None:
-        args.json.write_text(text + "\n", encoding="utf-8")
+        atomic_write_text(args.json, text + "\n")
         print(f"wrote {args.json}")
     else:
         print(text)

@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import RuleError, StateError
+from ._resources import check_memory
+from ._validation import check_size
 
 
 class Pattern(NamedTuple):
@@ -44,10 +46,21 @@ PATTERNS: dict[str, str] = {
 }
 """Named patterns as RLE strings (``place`` and ``parse_rle`` accept these names)."""
 
+MAX_RLE_CHARS = 1 << 24
+"""Longest RLE text accepted (16 MiB; the largest LifeWiki patterns are a few MiB)."""
+MAX_PATTERN_CELLS = 1 << 28
+"""Most cells a pattern's header may announce (a 16384 x 16384 grid)."""
+MAX_RUN_DIGITS = 9
+PLACED_BYTES_PER_CELL = 16  # as a Life grid's default estimate: 4 working copies of 4 bytes
+
 _HEADER = re.compile(
     r"^x\s*=\s*(\d+)\s*,\s*y\s*=\s*(\d+)\s*(?:,\s*rule\s*=\s*(\S+)\s*)?$", re.IGNORECASE
 )
 _TOKEN = re.compile(r"(\d*)([bo$!])")
+
+
+def _clip(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def _canonical_rule(rule: str, text: str) -> str:
@@ -59,7 +72,7 @@ def _canonical_rule(rule: str, text: str) -> str:
     try:
         return format_rule(*parse_rule(rule))
     except RuleError as e:
-        raise RuleError(f"bad rule {rule!r} in RLE header: {e}") from None
+        raise RuleError(f"bad rule {_clip(rule)} in RLE header: {e}") from None
 
 
 def parse_rle(text: str) -> Pattern:
@@ -71,6 +84,8 @@ def parse_rle(text: str) -> Pattern:
     """
     if not isinstance(text, str):
         raise RuleError(f"an RLE pattern must be a string, got {type(text).__name__}")
+    if len(text) > MAX_RLE_CHARS:
+        raise RuleError(f"an RLE pattern of {len(text)} characters is longer than the limit {MAX_RLE_CHARS}")
     if text.strip().lower() in PATTERNS:
         text = PATTERNS[text.strip().lower()]
     lines = [ln.strip() for ln in text.strip().splitlines()]
@@ -80,9 +95,17 @@ def parse_rle(text: str) -> Pattern:
     m = _HEADER.match(lines[0])
     if m is None:
         raise RuleError(
-            f"bad RLE header {lines[0]!r}: expected 'x = <width>, y = <height>[, rule = B3/S23]'"
+            f"bad RLE header {_clip(lines[0])}: expected 'x = <width>, y = <height>[, rule = B3/S23]'"
         )
+    if max(len(m.group(1)), len(m.group(2))) > MAX_RUN_DIGITS:
+        raise RuleError(f"RLE header {_clip(lines[0])}: x and y must be below 10**{MAX_RUN_DIGITS}")
     width, height = int(m.group(1)), int(m.group(2))
+    if width * height > MAX_PATTERN_CELLS:
+        raise RuleError(
+            f"RLE header announces x = {width}, y = {height} ({width * height} cells); the limit "
+            f"is {MAX_PATTERN_CELLS} cells"
+        )
+    check_memory(width * height, f"an RLE pattern of x = {width}, y = {height}")
     rule = None if m.group(3) is None else _canonical_rule(m.group(3), text)
     body = "".join("".join(ln.split()) for ln in lines[1:])
     end = body.find("!")
@@ -99,6 +122,8 @@ def parse_rle(text: str) -> Pattern:
                 f"bad RLE body at {bad[:12]!r}: expected runs of <count><tag> with tags b, o, $, !"
             )
         pos = t.end()
+        if len(t.group(1)) > MAX_RUN_DIGITS:
+            raise RuleError(f"bad RLE body: run count {_clip(t.group(1))} before {t.group(2)!r} is too large")
         count = int(t.group(1)) if t.group(1) else 1
         tag = t.group(2)
         if count == 0:
@@ -141,15 +166,9 @@ def place(pattern: Any, size: int | tuple[int, int], at: tuple[int, int] | None 
                 f"{cells.shape} and dtype {cells.dtype}"
             )
         cells = (cells != 0).astype(np.uint8)
-    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-        size = (int(size), int(size))
-    if (
-        not isinstance(size, (tuple, list))
-        or len(size) != 2
-        or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in size)
-    ):
-        raise StateError(f"size must be a positive int or (height, width), got {size!r}")
-    h, w = (int(s) for s in size)
+    h, w = check_size("size", size, num_dims=2, error=StateError)
+    # the grid is made to be run: budget a Life step's working copies, not just the cells
+    check_memory(h * w * PLACED_BYTES_PER_CELL, f"a {h}x{w} grid for a pattern")
     ph, pw = cells.shape
     if at is None:
         at = ((h - ph) // 2, (w - pw) // 2)

@@ -1,7 +1,7 @@
 """The state of particle systems, its validation and its rasterisation.
 
 Particle families (Particle Lenia, Particle Life, boids) subclass
-:class:`~cax_zoo.AbstractAutomaton` directly and share these pieces.
+:class:`AbstractParticleSystem`, which validates, prepares and renders their states.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from ._automaton import AbstractAutomaton
 from ._blocks._cell_list import check_neighbour_method
 from ._errors import ConfigError, StateError
 from ._grid import PALETTE
@@ -203,3 +204,38 @@ def render_space_time(trajectory: ParticleState, *, box_size: float | None, size
     rows = np.broadcast_to(np.arange(t)[:, None], col.shape)
     img[rows[ok], col[ok]] = particle_colours(types[ok])
     return img
+
+
+class AbstractParticleSystem(AbstractAutomaton):
+    """A particle family: state a :class:`ParticleState` of ``N`` particles in
+    ``num_spatial_dims`` dimensions, in a periodic box of side ``box_size`` (``None``: open
+    space), with types in ``[0, num_types)``.
+
+    Subclasses provide the fields below and :meth:`step`, :meth:`config` and
+    :meth:`init_state`; validation, preparation and rendering (particles as coloured discs;
+    1-D trajectories as one space-time diagram) are shared and final.
+    """
+
+    family: eqx.AbstractClassVar[str]
+    box_size: eqx.AbstractVar[float | None]
+    num_spatial_dims: eqx.AbstractVar[int]
+    num_types: eqx.AbstractVar[int]
+
+    def check_state(self, state) -> int:
+        return check_particle_state(state, name=self.family, num_spatial_dims=self.num_spatial_dims,
+                                    num_types=self.num_types)
+
+    def prepare_state(self, state):
+        return prepare_particle_state(state)
+
+    def render(self, state: ParticleState, *, size: int = 256) -> np.ndarray:
+        """One unbatched state as a ``(size, size, 3)`` image."""
+        if self.check_state(state) != 0:
+            raise StateError(f"{self.family}.render takes one unbatched state")
+        return render_particles(state, box_size=self.box_size, size=size)
+
+    def render_trajectory(self, trajectory: ParticleState) -> list[np.ndarray]:
+        """Frames of a trajectory; in 1-D, one space-time diagram (a row per sample)."""
+        if self.num_spatial_dims == 1:
+            return [render_space_time(trajectory, box_size=self.box_size)]
+        return AbstractAutomaton.render_trajectory(self, trajectory)

@@ -1,8 +1,11 @@
-"""The zoo's registry: model names -> factories, and loading released weights by name.
+"""The zoo's registry: model names -> factories (register, create, list).
 
 The registry knows nothing of any family: a family registers its class under its family
 name, a preset (a creature, a pretrained model) registers a factory function under its
 own name. ``config.json`` files name the family, so any folder rebuilds through it.
+Weights are not its business: loading, saving and releasing live in the pretrained layer
+(``_pretrained.py``), which sits on top of this module and of the Hub client (``_hub.py``),
+as timm layers ``_registry``, ``_hub`` and ``_factory``.
 """
 
 from __future__ import annotations
@@ -10,35 +13,17 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
-import os
+import inspect
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import equinox as eqx
-import jax
-import jax.numpy as jnp
-
-
 from ._automaton import AbstractAutomaton
-from ._errors import ConfigError, UnknownModelError, WeightsError
-from ._weights import (
-    CARD_FILE,
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    atomic_write_bytes,
-    config_json,
-    load_weights,
-    read_config,
-    read_manifest,
-    record_in_manifest,
-    save_weights,
-    verify_folder,
-)
+from ._errors import CaxZooError, ConfigError, UnknownModelError
+from ._keys import check_key
+from ._weights import has_release
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*(/[a-z0-9][a-z0-9_\-]*)?$")
-_HUB_ID = re.compile(r"^(hf://)?[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +38,21 @@ class Entry:
     paper: str | None = None
     recipe: str | None = None  # importable module path of the training recipe
     evaluate: Callable[..., dict] | None = None  # ``evaluate(model, **options) -> metrics``
+
+    @property
+    def learned(self) -> bool:
+        """Whether the model's parameters are learned (a ``neural`` tag): a fresh one is
+        random, so :func:`create` needs a key and ``load`` needs released weights."""
+        return "neural" in self.tags
+
+    @property
+    def takes_key(self) -> bool:
+        """Whether the factory accepts ``key=`` (a parameter named so, or ``**kwargs``)."""
+        try:
+            params = inspect.signature(self.factory).parameters.values()
+        except (TypeError, ValueError):
+            return True
+        return any(p.name == "key" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 _ENTRIES: dict[str, Entry] = {}
@@ -115,25 +115,6 @@ def _unknown_message(name: str) -> str:
     return f"unknown model {name!r}{hint} (cax-zoo list shows every model)"
 
 
-def weights_root() -> Path:
-    """The folder of released weights: ``$CAX_ZOO_WEIGHTS`` if set, else the ``weights/``
-    shipped in the package (wheel) or beside it (editable install, source checkout)."""
-    env = os.environ.get("CAX_ZOO_WEIGHTS")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "weights", here.parent / "weights"):
-        if candidate.is_dir():
-            return candidate
-    return here / "weights"
-
-
-def pretrained_folder(name: str) -> Path | None:
-    """``weights/<name>/`` if that model is released, else None."""
-    folder = weights_root() / name
-    return folder if (folder / CONFIG_FILE).is_file() else None
-
-
 def list_models(pattern: str | None = None, pretrained: bool | None = None) -> list[str]:
     """Registered names, sorted; ``pattern`` is a shell glob (``"lenia/*"``), and
     ``pretrained`` keeps only models with (True) or without (False) released weights."""
@@ -141,152 +122,42 @@ def list_models(pattern: str | None = None, pretrained: bool | None = None) -> l
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
     if pretrained is not None:
-        names = [n for n in names if (pretrained_folder(n) is not None) == pretrained]
+        names = [n for n in names if has_release(n) == pretrained]
     return names
 
 
-def create(name: str, **config: Any) -> AbstractAutomaton:
-    """A fresh module from the registered factory (random init for neural families)."""
+def create(name: str, *, key: Any = None, **config: Any) -> AbstractAutomaton:
+    """A fresh module from the registered factory.
+
+    Models with learned parameters (neural families) need ``key``, a JAX PRNG key for
+    their random initialisation, as Equinox modules do; rule families take none.
+    ``config`` goes to the factory; an unknown key or a bad value is a ConfigError.
+    """
     entry = get_entry(name)
+    if key is not None:
+        check_key(key)
+        if not entry.takes_key:
+            raise ConfigError(f"{name} has no random parameters and takes no key")
+        config["key"] = key
+    elif entry.learned:
+        raise ConfigError(
+            f"{name} initialises its parameters at random: pass key=jax.random.key(SEED), "
+            f"or load a trained model (cax_zoo.list_models(pretrained=True))"
+        )
     try:
         return entry.factory(**config)
+    except CaxZooError:
+        raise
     except TypeError as e:
         # unknown keyword arguments: name them instead of a bare TypeError
         if "unexpected keyword argument" in str(e) or "got an unexpected" in str(e):
             raise ConfigError(f"{name}: {e}") from None
-        raise
+        raise ConfigError(f"{name}: invalid config ({_first_line(e)})") from None
+    except (ValueError, OverflowError) as e:
+        raise ConfigError(f"{name}: invalid config ({_first_line(e)})") from None
 
 
-def _rebuild(data: dict[str, Any], overrides: dict[str, Any], source: str) -> AbstractAutomaton:
-    family = data["family"]
-    if family not in _ENTRIES or _ENTRIES[family].family is None:
-        raise WeightsError(f"{source}: unknown family {family!r} (is this cax_zoo too old?)")
-    return create(family, **{**data["config"], **overrides})
-
-
-def save_pretrained(
-    module: AbstractAutomaton,
-    folder: str | os.PathLike,
-    *,
-    card: str | None = None,
-    name: str | None = None,
-    metrics: dict[str, Any] | None = None,
-) -> Path:
-    """Write ``model.safetensors``, ``config.json`` and ``README.md`` to ``folder``.
-
-    Each file is written atomically; other files in the folder are left alone.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    family = family_name(module)
-    extra: dict[str, Any] = {}
-    if name is not None:
-        extra["name"] = name
-    if metrics:
-        extra["metrics"] = metrics
-    text = config_json(family, module.config(), **extra)
-    save_weights(module, folder / WEIGHTS_FILE)
-    atomic_write_bytes(folder / CONFIG_FILE, text.encode())
-    if card is None:
-        card = f"# {name or family}\n\nA `{family}` model saved by cax_zoo.\n"
-    atomic_write_bytes(folder / CARD_FILE, card.encode())
-    return folder
-
-
-def load_pretrained(
-    folder: str | os.PathLike, *, expected_sha256: dict[str, str] | None = None, **config: Any
-) -> AbstractAutomaton:
-    """Rebuild a module from a folder written by :func:`save_pretrained`.
-
-    ``config`` overrides entries of ``config.json``. Arrays that the overridden config
-    determines (a Lenia creature's ``m``, say) take the override's values; every other
-    array comes from the weight file and must fit the new skeleton.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise WeightsError(f"model folder not found: {folder}")
-    if expected_sha256:
-        verify_folder(folder, expected_sha256)
-    data = read_config(folder / CONFIG_FILE)
-    source = str(folder / CONFIG_FILE)
-    skeleton = _rebuild(data, config, source)
-    loaded = load_weights(skeleton, folder / WEIGHTS_FILE)
-    if not config:
-        return loaded
-    return _apply_overridden_arrays(loaded, skeleton, data, source)
-
-
-def _apply_overridden_arrays(loaded, skeleton, data, source):
-    """Keep the skeleton's value for each array leaf that the config override changed.
-
-    A leaf counts as config-derived when two builds from the saved config agree on it (it
-    is not random initialisation) and the overridden build differs from them.
-    """
-    base_a = _rebuild(data, {}, source)
-    base_b = _rebuild(data, {}, source)
-    leaves = [jax.tree_util.tree_leaves(eqx.filter(m, eqx.is_array)) for m in (loaded, skeleton, base_a, base_b)]
-    if len({len(x) for x in leaves}) != 1:
-        return loaded
-    chosen = []
-    for got, new, a, b in zip(*leaves):
-        deterministic = a.shape == b.shape and bool(jnp.array_equal(a, b))
-        changed = a.shape != new.shape or not bool(jnp.array_equal(a, new))
-        chosen.append(new if deterministic and changed else got)
-    dynamic, static = eqx.partition(loaded, eqx.is_array)
-    treedef = jax.tree_util.tree_structure(dynamic)
-    return eqx.combine(jax.tree_util.tree_unflatten(treedef, chosen), static)
-
-
-def release(module: AbstractAutomaton, name: str, *, card: str, metrics: dict | None = None,
-            root: str | os.PathLike | None = None) -> Path:
-    """Save ``module`` as the released model ``name`` (``weights/<name>/``) and record its
-    hashes in the manifest, which :func:`load` verifies."""
-    get_entry(name)
-    root = Path(root) if root is not None else weights_root()
-    folder = save_pretrained(module, root / name, card=card, name=name, metrics=metrics)
-    record_in_manifest(root, name, folder)
-    return folder
-
-
-def _looks_like_path(name: str) -> bool:
-    return (
-        name.startswith((".", "/", "~"))
-        or "\\" in name
-        or ".." in name
-        or name.count("/") > 1
-        or os.path.isabs(name)
-    )
-
-
-def load(name: str, *, revision: str | None = None, **config: Any) -> AbstractAutomaton:
-    """A ready-to-run model: its rollout and step are jitted and, for released models,
-    its weights are loaded from ``weights/<name>/`` after a sha256 check.
-
-    ``name`` is a registered name (``"life"``, ``"lenia/orbium"``) or a Hugging Face Hub
-    repo id (``"user/repo"`` or ``"hf://user/repo"``, with an optional ``revision``).
-    Rule families take their rule as config: ``load("life", rule="B36/S23")``.
-    """
-    if not isinstance(name, str):
-        raise UnknownModelError(f"model name must be a string, got {type(name).__name__}")
-    if name in _ENTRIES and not name.startswith("hf://"):
-        if revision is not None:
-            raise ConfigError(f"revision={revision!r} applies to Hub repo ids, not to {name!r}")
-        folder = pretrained_folder(name)
-        if folder is None:
-            return create(name, **config)
-        manifest = read_manifest(weights_root())
-        if name not in manifest:
-            raise WeightsError(f"{folder} has no sha256 record in {weights_root() / 'manifest.json'}")
-        return load_pretrained(folder, expected_sha256=manifest[name], **config)
-    if _looks_like_path(name.removeprefix("hf://")):
-        raise UnknownModelError(
-            f"{name!r} looks like a path; load() takes a model name or a Hub repo id "
-            "(use cax_zoo.load_pretrained(folder) for a local folder)"
-        )
-    hub_id = name.removeprefix("hf://")
-    namespaces = {n.split("/")[0] for n in _ENTRIES if "/" in n}
-    if _HUB_ID.match(name) and (name.startswith("hf://") or hub_id.split("/")[0] not in namespaces):
-        from ._hub import download
-
-        return load_pretrained(download(hub_id, revision=revision), **config)
-    raise UnknownModelError(_unknown_message(name))
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    line = text.splitlines()[0] if text else type(e).__name__
+    return line if len(line) <= 200 else line[:197] + "..."

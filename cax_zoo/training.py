@@ -1,9 +1,27 @@
 """The training machinery every recipe shares: the loop, optimisers, sample pools,
 checkpoints, data parallelism, the recipe command line and releases.
 
-A recipe (``recipes/<name>.py``) is a ``make_train_step`` plus a ``main`` built from these.
+A recipe (``recipes/<name>.py``) is a ``make_train_step`` plus a ``main`` built from these:
+``parse_recipe_args`` -> ``begin`` -> ``drive`` -> ``finish`` (see ``cax_zoo/_training/_driver.py``).
 """
 
+from ._training._driver import Trained as Trained, drive as drive, finish as finish
+from ._training._card import (
+    CARD_SPECS as CARD_SPECS,
+    CardResult as CardResult,
+    CardSpec as CardSpec,
+    card_body as card_body,
+    card_data as card_data,
+    eval_command as eval_command,
+    portable_command as portable_command,
+    read_card_data as read_card_data,
+    with_front_matter as with_front_matter,
+)
+from ._training._plots import (
+    TRAINING_PLOT as TRAINING_PLOT,
+    loss_curve_png as loss_curve_png,
+    training_figures as training_figures,
+)
 from ._training._checkpoint import (
     has_checkpoint as has_checkpoint,
     key_data as key_data,
@@ -33,7 +51,9 @@ from ._training._pool import (
 )
 from ._training._recipe_cli import (
     RecipeRun as RecipeRun,
+    apply_overrides as apply_overrides,
     begin as begin,
+    check_recipe_config as check_recipe_config,
     initial_model as initial_model,
     parse_recipe_args as parse_recipe_args,
     run_main as run_main,

@@ -4,7 +4,7 @@
     python -m recipes.arc1d_nca --smoke --out /tmp/smoke  # seconds (CI)
 
 The zoo's ``arc1d_nca`` solves a task by test-time training (TTT) on its demonstration
-pairs (see :func:`cax_zoo._families._arc1d_nca.solve`); this recipe learns the weights
+pairs (see :func:`cax_zoo.arc1d.solve`); this recipe learns the weights
 that TTT starts from. It trains ONE NCA directly (plain Adam steps on cross-entropy) on
 every input -> output pair (three demonstrations and the test pair) of instances
 ``train_indices`` of all 18 task types. Each training task also owns a learned *context*:
@@ -14,7 +14,7 @@ colour?) are explained by the task's context; the context is L2-penalised so tha
 shared bias is the "average task". At test time the context is exactly what TTT has to
 find (it fine-tunes the biases, or all weights, on the demonstrations). Each sampled task
 is mirrored (p=1/2) and recoloured with a random permutation of the colours 1-9 other than
-those its rule names (:func:`~cax_zoo._data._arc1d.introduced_colours`), the same way in
+those its rule names (:func:`cax_zoo.arc1d.introduced_colours`), the same way in
 every grid of the task. Rows are padded to 36 cells; the longer rows of 1d_padded_fill to
 96, in a batch of their own every ``long_every`` steps. At the end the model is scored by
 the zoo's evaluation on instances ``eval_indices`` (never trained on) and released.
@@ -31,18 +31,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cax_zoo._data._arc1d import (
-    introduced_colours, load_arc1d, mirror, pad_pairs, permute_colours, random_colour_permutation,
+from cax_zoo import Arc1DNCA, ConfigError
+from cax_zoo.arc1d import (
+    evaluate, format_table, introduced_colours, load_arc1d, logits, mirror, pad_pairs, padded_length,
+    permute_colours, random_colour_permutation,
 )
-from cax_zoo._errors import ConfigError
-from cax_zoo._families._arc1d_nca import (
-    Arc1DNCA, _logits, _params, _with_params, evaluate, format_table, padded_length,
+from cax_zoo.training import (
+    RecipeRun, begin, data_mesh, initial_model, key_data, load_checkpoint, model_card, parse_recipe_args,
+    release_run, replicate, run_main, shard_leading, to_host_default, train_loop,
 )
-from cax_zoo._training._checkpoint import key_data, load_checkpoint
-from cax_zoo._training._data_parallel import data_mesh, replicate, shard_leading, to_host_default
-from cax_zoo._training._loop import train_loop
-from cax_zoo._training._recipe_cli import RecipeRun, begin, initial_model, parse_recipe_args, run_main
-from cax_zoo._training._release import model_card, release_run
 
 NAME = "arc1d_nca"
 PAPER = ("Faldor & Cully 2025, 'CAX: Cellular Automata Accelerated in JAX' (ICLR 2025), 1D-ARC NCA; "
@@ -80,12 +77,39 @@ SMOKE: dict[str, Any] = {
 }
 
 
-def _create(cfg: dict[str, Any]) -> Arc1DNCA:
+def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's own constraints (each field's range is checked by
+    :func:`cax_zoo.training.check_recipe_config`, the model's fields by :class:`Arc1DNCA`)."""
+    for name in ("train_steps", "batch_tasks", "checkpoint_every"):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+    v = cfg["long_every"]
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ConfigError(f"long_every must be an integer >= 0, got {v!r}")
+    for name, positive in (("lr", True), ("clip", True), ("context_wd", False)):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 if positive else v >= 0) \
+                or not v <= 1e6:
+            raise ConfigError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {v!r}")
+    for name in ("train_indices", "eval_indices"):
+        v = cfg[name]
+        if (not isinstance(v, (list, tuple)) or len(v) != 2
+                or any(isinstance(i, bool) or not isinstance(i, int) for i in v) or not 0 <= v[0] < v[1] <= 10_000):
+            raise ConfigError(f"{name} must be [start, stop) with 0 <= start < stop, got {v!r}")
+    return cfg
+
+
+def create_model(cfg: dict[str, Any]) -> Arc1DNCA:
+    """A fresh model for the recipe config ``cfg`` (parameters from ``cfg["seed"]``)."""
     return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"], far=cfg.get("far", []),
                     pooled=cfg.get("pooled", False),
                     default_steps=cfg["default_steps"], ttt_steps=cfg["ttt_steps"], ttt_lr=cfg["ttt_lr"],
                     ttt_adapt=cfg["ttt_adapt"], ttt_restarts=cfg.get("ttt_restarts", 2), ttt_mirror=cfg.get("ttt_mirror", False),
                     key=jax.random.PRNGKey(cfg["seed"]))
+
+
+_create = create_model
 
 
 def _sample_batch(pool, context_of, rng: np.random.Generator, size: int, length: int):
@@ -112,31 +136,37 @@ def _pad_rows(batch, n: int):
 
 
 def make_train_step(model_skeleton: Arc1DNCA, cfg: dict[str, Any], optimizer):
+    """The jitted training step over ``(model, context)``: each row's task context shifts
+    the perception's bias (``perceive.bias``)."""
     steps, wd = cfg["default_steps"], cfg["context_wd"]
 
-    def loss_fn(params, context, xs, ys, ms, ci):
-        w1, b1, w2, b2 = params
-        z = context[ci]  # (R, features): each row's task context shifts the first-layer bias
-        logits = jax.vmap(lambda x, m, c: _logits(model_skeleton, (w1, b1 + c, w2, b2), x, m, steps))(xs, ms, z)
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, ys)
+    def loss_fn(trainable, xs, ys, ms, ci):
+        model, context = trainable
+        z = context[ci]  # (R, features)
+
+        def row_logits(x, m, c):
+            shifted = eqx.tree_at(lambda mm: mm.perceive.bias, model, model.perceive.bias + c)
+            return logits(shifted, x, m, steps)
+
+        out = jax.vmap(row_logits)(xs, ms, z)
+        ce = optax.softmax_cross_entropy_with_integer_labels(out, ys)
         w = ms.astype(jnp.float32)
         ce = jnp.sum(ce * w) / jnp.maximum(jnp.sum(w), 1.0)
         return ce + wd * jnp.mean(jnp.sum(z * z, axis=-1)), ce
 
     @eqx.filter_jit
     def train_step(model, context, opt_state, xs, ys, ms, ci):
-        p = (_params(model), context)
-        (_, ce), g = jax.value_and_grad(lambda q: loss_fn(*q, xs, ys, ms, ci), has_aux=True)(p)
-        updates, opt_state = optimizer.update(g, opt_state, p)
-        params, context = optax.apply_updates(p, updates)
-        return _with_params(model, params), context, opt_state, ce
+        (_, ce), g = eqx.filter_value_and_grad(loss_fn, has_aux=True)((model, context), xs, ys, ms, ci)
+        updates, opt_state = optimizer.update(g, opt_state, eqx.filter((model, context), eqx.is_array))
+        model, context = eqx.apply_updates((model, context), updates)
+        return model, context, opt_state, ce
 
     return train_step
 
 
 def train(run: RecipeRun) -> int:
     begin(run)
-    cfg = run.config
+    cfg = check_config(run.config)
     mesh = data_mesh(cfg.get("devices", 1))
     a, b = cfg["train_indices"]
     ea, eb = cfg["eval_indices"]
@@ -149,12 +179,12 @@ def train(run: RecipeRun) -> int:
     long_length = max((padded_length(t.max_length) for t in long_), default=LENGTH)
     print(f"training on all pairs of {len(tasks)} tasks (instances {a}-{b - 1} of each type; "
           f"{len(long_)} padded to {long_length})")
-    model = initial_model(run, lambda: _create(cfg))
+    model = initial_model(run, lambda: create_model(cfg))
     context = jnp.zeros((2 * len(tasks), model.features), jnp.float32)
     schedule = optax.warmup_cosine_decay_schedule(0.0, cfg["lr"], min(100, cfg["train_steps"] // 2 + 1),
                                                   max(cfg["train_steps"], 2), cfg["lr"] * 0.05)
     optimizer = optax.chain(optax.clip_by_global_norm(cfg["clip"]), optax.adam(schedule))
-    opt_state = optimizer.init((_params(model), context))
+    opt_state = optimizer.init(eqx.filter((model, context), eqx.is_array))
     base_key = jax.random.PRNGKey(cfg["seed"])
     trees = {"model": model, "context": context, "opt_state": opt_state}
     start, history, elapsed = 0, [], 0.0
@@ -218,7 +248,7 @@ def train(run: RecipeRun) -> int:
                 "learned per-task context), fine-tuned on each task's demonstration pairs at test time. "
                 "Load with `cax_zoo.load('arc1d_nca')`.",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics, notes=notes,
-        usage="import cax_zoo\nfrom cax_zoo._families._arc1d_nca import evaluate\n"
+        usage="import cax_zoo\nfrom cax_zoo.arc1d import evaluate\n"
               "model = cax_zoo.load('arc1d_nca')\nresult = evaluate(model, indices=range(21, 30))",
     )
     release_run(model, NAME, root=run.out, card=card, metrics=metrics, push_to_hub=run.push_to_hub)

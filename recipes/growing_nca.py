@@ -20,16 +20,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cax_zoo._families._growing_nca import LIZARD, GrowingNCA, emoji_target, evaluate, image_target
-from cax_zoo._training._checkpoint import key_data, load_checkpoint
-from cax_zoo._training._data_parallel import (
-    constrain_leading, constrain_replicated, data_mesh, replicate, shard_leading, to_host_default,
+from cax_zoo import ConfigError, GrowingNCA
+from cax_zoo.growing_nca import LIZARD, emoji_target, evaluate, image_target
+from cax_zoo.training import (
+    RecipeRun, begin, circle_masks, constrain_leading, constrain_replicated, data_mesh, initial_model, key_data,
+    load_checkpoint, make_optimizer, model_card, order_by_loss, parse_recipe_args, pool_sample, pool_update,
+    release_run, replicate, run_main, shard_leading, to_host_default, train_loop,
 )
-from cax_zoo._training._loop import train_loop
-from cax_zoo._training._optim import make_optimizer
-from cax_zoo._training._pool import circle_masks, order_by_loss, pool_sample, pool_update
-from cax_zoo._training._recipe_cli import RecipeRun, begin, initial_model, parse_recipe_args, run_main
-from cax_zoo._training._release import model_card, release_run
 
 PAPER = "Mordvintsev, Randazzo, Niklasson & Levin 2020, Distill, 'Growing Neural Cellular Automata'"
 
@@ -60,10 +57,33 @@ SMOKE: dict[str, Any] = {
 }
 
 
-def _create(cfg: dict[str, Any]) -> GrowingNCA:
+def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's own constraints between fields (each field's range is checked by
+    :func:`cax_zoo.training.check_recipe_config`, the model's fields by :class:`GrowingNCA`)."""
+    for name in ("steps", "batch_size", "pool_size", "rollout_min", "rollout_max", "target_size", "checkpoint_every"):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+    lr = cfg["lr"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 10:
+        raise ConfigError(f"lr must be a number in (0, 10], got {lr!r}")
+    if not 0 <= cfg["damage"] < cfg["batch_size"]:
+        raise ConfigError(f"damage must be in [0, batch_size={cfg['batch_size']}), got {cfg['damage']!r}")
+    if cfg["rollout_min"] > cfg["rollout_max"]:
+        raise ConfigError(f"rollout_min ({cfg['rollout_min']}) must not exceed rollout_max ({cfg['rollout_max']})")
+    if cfg["batch_size"] > cfg["pool_size"]:
+        raise ConfigError(f"batch_size ({cfg['batch_size']}) must not exceed pool_size ({cfg['pool_size']})")
+    return cfg
+
+
+def create_model(cfg: dict[str, Any]) -> GrowingNCA:
+    """A fresh model for the recipe config ``cfg`` (parameters from ``cfg["seed"]``)."""
     return GrowingNCA(num_channels=cfg["num_channels"], hidden_units=cfg["hidden_units"],
                       fire_rate=cfg["fire_rate"], size=cfg["target_size"] + 2 * cfg["padding"],
                       key=jax.random.PRNGKey(cfg["seed"]))
+
+
+_create = create_model  # the name benchmarks/run.py uses
 
 
 def _loss(states, target):
@@ -117,20 +137,14 @@ def _target(run: RecipeRun, cfg) -> tuple[np.ndarray, str]:
 
 def train(run: RecipeRun) -> int:
     begin(run)
-    cfg = run.config
-    if not 0 <= cfg["damage"] < cfg["batch_size"] or not 1 <= cfg["rollout_min"] <= cfg["rollout_max"]:
-        from cax_zoo._errors import ConfigError
-
-        raise ConfigError("need 0 <= damage < batch_size and 1 <= rollout_min <= rollout_max")
+    cfg = check_config(run.config)
     mesh = data_mesh(cfg.get("devices", 1), divides={"batch_size": cfg["batch_size"], "pool_size": cfg["pool_size"]})
     target_np, target_desc = _target(run, cfg)
     name = "growing_nca/lizard" if run.options.target is None and run.options.emoji == LIZARD else "growing_nca"
     if run.name != name:
         run.name = name
-    model = initial_model(run, lambda: _create(cfg))
+    model = initial_model(run, lambda: create_model(cfg))
     if model.size != target_np.shape[0]:
-        from cax_zoo._errors import ConfigError
-
         raise ConfigError(f"the model grows {model.size}x{model.size} grids but the target is "
                           f"{target_np.shape[0]}x{target_np.shape[1]} (target_size + 2 padding)")
     optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
@@ -138,7 +152,7 @@ def train(run: RecipeRun) -> int:
                                normalize_gradients=cfg["normalize_gradients"])
     opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
     seed = model.init_state()
-    pool = jnp.broadcast_to(seed, (cfg["pool_size"],) + seed.shape)
+    pool = model.init_state(batch_size=cfg["pool_size"])
     target = jnp.asarray(target_np)
     base_key = jax.random.PRNGKey(cfg["seed"])
     trees = {"model": model, "opt_state": opt_state, "pool": pool}

@@ -1,12 +1,14 @@
-"""Release Lenia's registered creatures as offline folders (no training: Chan's catalogue).
+"""Release Lenia's registered creatures as offline folders (no training: Chan's catalogue,
+his tutorial's Tessellatium, CAX's stored patterns).
 
-    CAX_ZOO_DATA=/path/to/datasets python -m recipes.lenia_creatures --out weights
     python -m recipes.lenia_creatures --out /tmp/w --only orbium --steps 200   # quick
+    CAX_ZOO_DATA=/path/to/datasets python -m recipes.lenia_creatures --package-weights
 
-For each ``lenia/<name>`` preset: build it from the catalogue, run it on its default grid,
+For each ``lenia/<name>`` preset: build it from its source, run it on its default grid,
 measure mass and speed, and ``cax_zoo.release`` it (``model.safetensors`` holds the rule
-arrays and the pattern; ``README.md`` is the model card with the measured facts), so that
-``cax_zoo.load("lenia/<name>")`` works without the catalogue.
+arrays and the pattern, ``config.json`` only their shapes; ``README.md`` is the model card
+with the measured facts), so that ``cax_zoo.load("lenia/<name>")`` works without the data
+files. Writing into the package's own ``weights/`` takes the explicit ``--package-weights``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import sys
 import jax
 
 import cax_zoo
-from cax_zoo._families import _lenia
+from cax_zoo import lenia
 
 
 LICENCES = {
     "tessellatium": "MIT (OpenLenia/Lenia-Tutorial, (c) 2021 Open Science Lenia); this folder only "
                     "repackages the pattern and rule.",
+    **{name: "MIT (CAX, github.com/maxencefaldor/cax, (c) Maxence Faldor); this folder only repackages "
+             "the pattern and rule." for name, spec in lenia.CREATURES.items() if "cax" in spec},
 }
 """Per-creature licence lines (default: Chan's Lenia repository, where the catalogue lives)."""
 
@@ -40,20 +44,28 @@ NOTES = {
         "at x5 (R=60, 256^2, the notebook's four-panel cell) it divides once (x2.1 after 300 "
         "steps). No turning was seen at any of these scales."
     ),
+    "cax_vt049w": (
+        "Behaviour: CAX's VT049W is Tessellatium gyrans (the same 15 kernels and 18x24x3 cells as "
+        "`lenia/tessellatium`, to float32 rounding) run at `state_scale` 2 as CAX's Lenia notebook "
+        "runs it. Like `lenia/tessellatium` it is a self-replicator under this rule: its copies "
+        "keep dividing and fill the 128^2 grid (mass x8.6 by step 1000), hence `survived: false`."
+    ),
 }
 """Per-creature notes for the model card (facts measured with this recipe's code)."""
 
 
-def card(name: str, model: _lenia.Lenia, creature, metrics: dict) -> str:
+def card(name: str, model: lenia.Lenia, creature, metrics: dict) -> str:
     ks = creature.kernels
-    rule = {"R": creature.R, "T": creature.T, "kernel_core": creature.kernel_core,
-            "growth": creature.growth,
+    rule = {"R": creature.R, "T": creature.T, "state_scale": model.state_scale,
+            "kernel_core": creature.kernel_core, "growth": creature.growth,
             "kernels": [{"b": list(k.b), "m": k.m, "s": k.s, "h": k.h, "r": k.r, "c0": k.c0, "c1": k.c1}
                         for k in ks]}
     lines = [
         f"# lenia/{name}: {creature.name}", "",
-        f"{_lenia._DESCRIPTIONS[name]}.", "",
-        f"- Catalogue code: `{creature.code}`" + (f" ({creature.cname})" if creature.cname else ""),
+        f"{lenia.DESCRIPTIONS[name]}.", "",
+        (f"- CAX pattern: `{creature.code}`, run with the settings of CAX's `examples/20_lenia.ipynb`"
+         if "cax" in lenia.CREATURES[name] else
+         f"- Catalogue code: `{creature.code}`" + (f" ({creature.cname})" if creature.cname else "")),
         f"- Source: {creature.source}",
         "- Licence: " + LICENCES.get(
             name, "MIT (Bert Chan's Lenia repository); this folder only repackages the pattern and rule."),
@@ -67,8 +79,9 @@ def card(name: str, model: _lenia.Lenia, creature, metrics: dict) -> str:
         "| quantity | value |", "|---|---|",
     ]
     lines += [f"| {k} | {json.dumps(v)} |" for k, v in metrics.items()]
-    lines += ["", "Speed is the centre of mass displacement per unit time (T steps), "
-              "measured on a periodic grid."]
+    lines += ["", "Speed is the centre of mass displacement per unit time (T steps), in grid cells "
+              "(a `state_scale` of 2 doubles a creature's size and speed in cells), measured on a "
+              f"periodic grid with `cax-zoo eval lenia/{name}`."]
     if name in NOTES:
         lines += ["", NOTES[name]]
     lines += ["", "## Usage", "", "```python",
@@ -79,17 +92,24 @@ def card(name: str, model: _lenia.Lenia, creature, metrics: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="weights root (default: the package's weights/)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", default=None, help="weights root to write the release folders into")
+    where.add_argument("--package-weights", action="store_true",
+                       help="write into the package's own weights/ (and its manifest)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing release folders")
     parser.add_argument("--only", nargs="*", default=None, help="creature names (default: all)")
     parser.add_argument("--steps", type=int, default=1000)
     args = parser.parse_args(argv)
-    names = args.only or list(_lenia.CREATURES)
+    names = args.only or list(lenia.CREATURES)
+    unknown = sorted(set(names) - set(lenia.CREATURES))
+    if unknown:
+        parser.error(f"unknown creature(s) {unknown}; known: {', '.join(lenia.CREATURES)}")
     for name in names:
-        creature = _lenia.creature(name)
+        creature = lenia.creature(name)
         model = cax_zoo.create(f"lenia/{name}")
-        metrics = _lenia.evaluate_creature(model, steps=args.steps)
+        metrics = lenia.evaluate_creature(model, steps=args.steps)
         folder = cax_zoo.release(model, f"lenia/{name}", card=card(name, model, creature, metrics),
-                                 metrics=metrics, root=args.out)
+                                 metrics=metrics, root=args.out, overwrite=args.overwrite)
         print(f"lenia/{name}: {folder} {metrics}", flush=True)
     return 0
 

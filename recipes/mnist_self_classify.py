@@ -20,21 +20,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cax_zoo._families._mnist_self_classify import (
-    NUM_CLASSES, SIDE, SelfClassifyingMNIST, evaluate, live_cells, sparse_step,
+from cax_zoo import ConfigError, SelfClassifyingMNIST
+from cax_zoo.mnist import NUM_CLASSES, evaluate, live_cells, load_mnist, sparse_step
+from cax_zoo.training import (
+    RecipeRun, begin, constrain_leading, constrain_replicated, data_mesh, initial_model, key_data, load_checkpoint,
+    make_optimizer, model_card, parse_recipe_args, pool_sample, pool_update, release_run, replicate, run_main,
+    shard_leading, to_host_default, train_loop,
 )
-from cax_zoo._training._checkpoint import key_data, load_checkpoint
-from cax_zoo._training._data_parallel import (
-    constrain_leading, constrain_replicated, data_mesh, replicate, shard_leading, to_host_default,
-)
-from cax_zoo._training._loop import train_loop
-from cax_zoo._training._optim import make_optimizer
-from cax_zoo._training._pool import pool_sample, pool_update
-from cax_zoo._training._recipe_cli import (
-    RecipeRun, begin, initial_model, parse_recipe_args, run_main,
-)
-from cax_zoo._training._release import model_card, release_run
 
+SIDE = 28
 NAME = "mnist_self_classify"
 PAPER = "Randazzo, Mordvintsev, Niklasson, Levin & Wang 2020, Distill, 'Self-classifying MNIST Digits'"
 
@@ -69,13 +63,41 @@ SMOKE: dict[str, Any] = {
 }
 
 
-def _create(cfg: dict[str, Any]) -> SelfClassifyingMNIST:
+def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's own constraints (each field's range is checked by
+    :func:`cax_zoo.training.check_recipe_config`, the model's fields by the model)."""
+    for name in ("steps", "batch_size", "pool_size", "rollout_steps", "checkpoint_every", "eval_limit"):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+    for name in ("reseed", "mutate", "max_live"):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
+    if cfg["max_live"] > SIDE * SIDE:
+        raise ConfigError(f"max_live must be at most {SIDE * SIDE} (a 28x28 digit), got {cfg['max_live']}")
+    lr = cfg["lr"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 10:
+        raise ConfigError(f"lr must be a number in (0, 10], got {lr!r}")
+    if cfg["reseed"] + cfg["mutate"] > cfg["batch_size"]:
+        raise ConfigError(f"reseed + mutate ({cfg['reseed']} + {cfg['mutate']}) must not exceed "
+                          f"batch_size ({cfg['batch_size']})")
+    if cfg["batch_size"] > cfg["pool_size"]:
+        raise ConfigError(f"batch_size ({cfg['batch_size']}) must not exceed pool_size ({cfg['pool_size']})")
+    return cfg
+
+
+def create_model(cfg: dict[str, Any]) -> SelfClassifyingMNIST:
+    """A fresh model for the recipe config ``cfg`` (parameters from ``cfg["seed"]``)."""
     return SelfClassifyingMNIST(
         hidden_channels=cfg["hidden_channels"], hidden_units=cfg["hidden_units"],
         perception=cfg["perception"], mlp_depth=cfg["mlp_depth"], fire_rate=cfg["fire_rate"],
         alive_threshold=cfg["alive_threshold"], default_steps=cfg["default_steps"],
         key=jax.random.PRNGKey(cfg["seed"]),
     )
+
+
+_create = create_model
 
 
 def _fresh(model, images, labels, idx):
@@ -156,21 +178,15 @@ def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
 
 
 def train(run: RecipeRun) -> int:
-    from cax_zoo._data._mnist import load_mnist
-
     begin(run)
-    cfg = run.config
+    cfg = check_config(run.config)
     mesh = data_mesh(cfg.get("devices", 1), divides={"batch_size": cfg["batch_size"], "pool_size": cfg["pool_size"]})
     images_np, labels_np = load_mnist("train", data=run.options.data)
     if cfg["max_live"]:
         keep = (images_np.astype(np.float32) / 255.0 > cfg["alive_threshold"]).sum((1, 2)) <= cfg["max_live"]
         images_np, labels_np = images_np[keep], labels_np[keep]
         print(f"training on {len(images_np)} digits with <= {cfg['max_live']} live cells")
-    if cfg["reseed"] + cfg["mutate"] > cfg["batch_size"]:
-        from cax_zoo._errors import ConfigError
-
-        raise ConfigError("reseed + mutate must not exceed batch_size")
-    model = initial_model(run, lambda: _create(cfg))
+    model = initial_model(run, lambda: create_model(cfg))
     optimizer = make_optimizer(
         cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"], boundaries=cfg["lr_boundaries"],
         decay=cfg["lr_decay"], normalize_gradients=cfg["normalize_gradients"])

@@ -2,6 +2,8 @@
 
 import json
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -11,7 +13,10 @@ from cax_zoo._data._arc1d import (
     TASK_TYPES, introduced_colours, load_arc1d, mirror, pad_pairs, permute_colours,
     random_colour_permutation, read_task,
 )
-from cax_zoo._families._arc1d_nca import Arc1DNCA, evaluate, format_table, score
+from cax_zoo import Arc1DNCA
+from cax_zoo.arc1d import evaluate, format_table, score
+
+KEY = jax.random.PRNGKey(0)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +86,7 @@ def test_bad_json_and_missing_folder(tmp_path):
     path = tmp_path / "1d_fill" / "1d_fill_0.json"
     path.parent.mkdir()
     path.write_text("{not json")
-    with pytest.raises(DataError, match="1d_fill_0.json: not valid JSON"):
+    with pytest.raises(DataError, match=r"1d_fill_0.json:? (is )?not valid JSON"):
         load_arc1d(tmp_path)
     with pytest.raises(DataError, match="no 1D-ARC task files"):
         load_arc1d(tmp_path / "nowhere")
@@ -145,8 +150,8 @@ def test_score_exact_match(tasks):
 
 # ---------------------------------------------------------------- model, recipe, evaluation
 def test_nca_config_round_trip_and_state():
-    m = Arc1DNCA(hidden=12, features=8, default_steps=3)
-    again = Arc1DNCA(**m.config())
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3, key=KEY)
+    again = Arc1DNCA(**m.config(), key=KEY)
     assert again.config() == m.config()
     s = m.init_state(20)
     assert s.shape == (20, m.num_channels)
@@ -164,16 +169,20 @@ def test_nca_config_round_trip_and_state():
 def test_ttt_settings_are_config_with_backward_compatible_defaults():
     # a config.json written before the test-time-training fields existed still loads
     old = {"hidden": 12, "features": 8, "radius": 2, "far": [], "default_steps": 3}
-    m = Arc1DNCA(**old)
+    m = Arc1DNCA(**old, key=KEY)
     assert (m.ttt_steps, m.ttt_lr, m.ttt_adapt, m.ttt_restarts, m.ttt_mirror) == (150, 3e-3, "all", 2, False)
     m = Arc1DNCA(**{**old, "ttt_steps": 20, "ttt_lr": 1e-3, "ttt_adapt": "bias", "ttt_restarts": 3,
-                    "ttt_mirror": True})
-    assert Arc1DNCA(**m.config()).config() == m.config()
+                    "ttt_mirror": True}, key=KEY)
+    assert Arc1DNCA(**m.config(), key=KEY).config() == m.config()
     assert m.config()["ttt_restarts"] == 3 and m.config()["ttt_mirror"] is True
     for bad in ({"ttt_adapt": "some"}, {"ttt_lr": 0.0}, {"ttt_steps": 0}, {"ttt_restarts": 0},
-                {"ttt_mirror": "yes"}):
-        with pytest.raises(cax_zoo.ConfigError):
-            Arc1DNCA(**{**old, **bad})
+                {"ttt_mirror": "yes"}, {"radius": 0}, {"far": [1]}, {"features": 10**7}, {"hidden": 3},
+                {"default_steps": 0}):
+        (field,) = bad
+        with pytest.raises(cax_zoo.ConfigError, match=field):
+            Arc1DNCA(**{**old, **bad}, key=KEY)
+    with pytest.raises(cax_zoo.ConfigError, match="key"):
+        Arc1DNCA(**old)
 
 
 def test_pooled_feature_sees_the_whole_row_and_ignores_padding():
@@ -181,8 +190,10 @@ def test_pooled_feature_sees_the_whole_row_and_ignores_padding():
     import jax
 
     m = Arc1DNCA(hidden=12, features=8, default_steps=3, pooled=True, key=jax.random.PRNGKey(1))
-    m = eqx.tree_at(lambda m: m.w2, m, jax.random.normal(jax.random.PRNGKey(2), m.w2.shape))
-    assert m.w1.shape == (8, (5 + 1) * m.num_channels) and Arc1DNCA(**m.config()).config() == m.config()
+    w2 = m.update.mlp.weights[0]
+    m = eqx.tree_at(lambda m: m.update.mlp.weights[0], m, jax.random.normal(jax.random.PRNGKey(2), w2.shape))
+    assert m.perceive.weight.shape == (8, (5 + 1) * m.num_channels)
+    assert Arc1DNCA(**m.config(), key=KEY).config() == m.config()
     run = lambda row, mask=None: m.predict_row(m.rollout(m.initial_state(row, mask), m.default_steps))
     x = np.array([0, 3, 3, 0, 7, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], np.int32)
     padded = np.concatenate([x, np.zeros(9, np.int32)])
@@ -194,23 +205,23 @@ def test_pooled_feature_sees_the_whole_row_and_ignores_padding():
     one = lambda row: np.asarray(m.step(m.initial_state(row)))
     assert not np.allclose(one(x)[0], one(far)[0])
     plain = Arc1DNCA(hidden=12, features=8, default_steps=3, key=jax.random.PRNGKey(1))
-    plain = eqx.tree_at(lambda m: m.w2, plain, jax.random.normal(jax.random.PRNGKey(2), plain.w2.shape))
+    plain = eqx.tree_at(lambda m: m.update.mlp.weights[0], plain, jax.random.normal(jax.random.PRNGKey(2), w2.shape))
     step = lambda row: np.asarray(plain.step(plain.initial_state(row)))
     assert np.allclose(step(x)[0], step(far)[0]) and not np.allclose(step(x)[-1], step(far)[-1])
     with pytest.raises(cax_zoo.ConfigError, match="pooled"):
-        Arc1DNCA(pooled="yes")
+        Arc1DNCA(pooled="yes", key=KEY)
 
 
 def test_mirrored_restarts_predict_the_mirror_image_and_reverse_it_back():
     import equinox as eqx
     import jax
 
-    from cax_zoo._data._arc1d import Arc1DTask
-    from cax_zoo._families._arc1d_nca import candidates, solve
+    from cax_zoo.arc1d import Arc1DTask, candidates, solve
 
     # an untrained rule that is not mirror-symmetric, so a wrong orientation shows
     m = Arc1DNCA(hidden=12, features=8, default_steps=3, key=jax.random.PRNGKey(1))
-    m = eqx.tree_at(lambda m: m.w2, m, jax.random.normal(jax.random.PRNGKey(2), m.w2.shape))
+    w2 = m.update.mlp.weights[0]
+    m = eqx.tree_at(lambda m: m.update.mlp.weights[0], m, jax.random.normal(jax.random.PRNGKey(2), w2.shape))
     x = np.array([0, 3, 3, 0, 0, 7, 0, 1, 1, 1, 0, 0, 5], np.int32)
     task = Arc1DTask(name="t_0", task_type="t", index=0, train=((x, x),), test=((x, x[::-1].copy()),))
     (cands,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=2, mirror=True)
@@ -226,22 +237,32 @@ def test_mirrored_restarts_predict_the_mirror_image_and_reverse_it_back():
 
 
 def test_bias_only_test_time_training_keeps_the_weights(tasks):
-    import jax
-
-    from cax_zoo._families._arc1d_nca import _adapt, _params, task_arrays
-
     import equinox as eqx
+
+    from cax_zoo.arc1d import adapt, task_arrays
 
     m = Arc1DNCA(hidden=12, features=8, default_steps=3, key=jax.random.PRNGKey(1))
     # a trained-like model: the output layer is zero only at initialisation
-    m = eqx.tree_at(lambda m: m.w2, m, 0.1 * jax.random.normal(jax.random.PRNGKey(2), m.w2.shape))
+    w2 = m.update.mlp.weights[0]
+    m = eqx.tree_at(lambda m: m.update.mlp.weights[0], m, 0.1 * jax.random.normal(jax.random.PRNGKey(2), w2.shape))
     t = next(t for t in tasks if t.task_type == "1d_move_1p")
     xs, ys, ms, ps = (jax.numpy.asarray(v[0]) for v in task_arrays([t], 36, num_perms=4)[:4])
-    for adapt, changed in (("bias", (False, True, False, True)), ("all", (True, True, True, True))):
-        p, losses = _adapt(m, _params(m), xs, ys, ms, ps, jax.random.PRNGKey(0), steps=3,
-                           ttt_steps=5, lr=1e-2, adapt=adapt)
-        assert losses.shape == (5,)
-        assert tuple(not np.array_equal(a, b) for a, b in zip(p, _params(m))) == changed
+    arrays = lambda model: (model.perceive.weight, model.perceive.bias, model.update.mlp.weights[0],
+                            model.update.mlp.biases[0])
+    for mode, changed in (("bias", (False, True, False, True)), ("all", (True, True, True, True))):
+        tuned, losses = adapt(m, xs, ys, ms, ps, jax.random.PRNGKey(0), steps=3, ttt_steps=5, lr=1e-2, adapt=mode)
+        assert losses.shape == (5,) and bool(jnp.isfinite(losses).all())
+        assert tuple(not np.array_equal(a, b) for a, b in zip(arrays(tuned), arrays(m))) == changed
+
+
+@pytest.mark.parametrize("field, value", [("lr", float("nan")), ("batch_tasks", 0), ("train_steps", 0),
+                                          ("long_every", -1), ("eval_indices", [5, 2])])
+def test_recipe_config_errors_name_the_field(field, value):
+    from recipes import arc1d_nca as recipe
+
+    with pytest.raises(cax_zoo.ConfigError, match=field) as e:
+        recipe.check_config({**recipe.SMOKE, field: value})
+    assert "\n" not in str(e.value)
 
 
 def test_recipe_smoke(tmp_path, data_dir):
@@ -272,8 +293,8 @@ def test_evaluate_small_subset_with_released_weights(data_dir):
 
 
 def test_published_baselines_cover_every_task_type():
-    from cax_zoo._data._arc1d import TASK_TYPES
-    from cax_zoo._data import _arc1d_baselines as pub
+    from cax_zoo import arc1d as pub
+    from cax_zoo.arc1d import TASK_TYPES
 
     assert set(pub.GPT4_PER_TYPE) == set(pub.CAX_NCA_PER_TYPE) == set(TASK_TYPES)
     # CAX's Table 2 totals are the mean over the 18 types (GPT-4 exactly; NCA 60.11 -> 60.12)

@@ -58,7 +58,7 @@ def test_run_npz(tmp_path):
         (["run", "life", "--rule", "B3S23x", "--steps", "3", "--out", "x.gif"], "B3S23x"),
         (["run", "lief", "--steps", "3", "--out", "x.gif"], "did you mean 'life'"),
         (["run", "../weights/life", "--steps", "3", "--out", "x.gif"], "looks like a path"),
-        (["run", "life", "--steps", "3", "--size", "4x4x4", "--out", "x.gif"], "2 positive spatial"),
+        (["run", "life", "--steps", "3", "--size", "4x4x4", "--out", "x.gif"], "(4, 4, 4)"),
         (["run", "life", "--steps", "3", "--out", "x.bmp"], ".gif, .png or .npz"),
         (["run", "elementary", "--rule", "256", "--steps", "3", "--out", "x.png"], "256 out of range"),
         (["run", "life", "--config", "nonsense", "--steps", "3", "--out", "x.gif"], "key=value"),

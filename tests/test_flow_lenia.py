@@ -8,7 +8,7 @@ import pytest
 
 import cax_zoo
 from cax_zoo import ConfigError, StateError
-from cax_zoo._families._flow_lenia import FlowLenia, reintegrate
+from cax_zoo.flow_lenia import FlowLenia, mix_average, mix_sample, reintegrate
 
 
 def test_mass_conserved_over_1000_steps():
@@ -124,3 +124,135 @@ def test_bad_config_and_states():
         FlowLenia(num_spatial_dims=0)
     with pytest.raises(StateError, match="spatial extent"):
         FlowLenia(num_spatial_dims=3, R=4.0, dd=2).rollout(jnp.zeros((16, 16, 6, 1)), 1)
+
+
+# ----------------------------------------------------------------------------- CAX's presets
+def _cax_flow_lenia_steps(a, *, R, T, scale, rule, steps, dd=5, sigma=0.65, theta=1.0, n=2):
+    """CAX's FlowLeniaUpdate (``cax/cs/flow_lenia/update.py``) in float64 numpy, 2-D:
+    Lenia's affinity, 3x3 Sobel gradients (matter stays away from the edges, where CAX pads
+    with zeros), per-channel ``alpha``, and its reintegration tracking: for every
+    displacement, the overlap of each moved square with each cell (nearest periodic image)."""
+    h, w, c = a.shape
+    x = np.mgrid[-h // 2: h // 2, -w // 2: w // 2] / (scale * R)
+    d = np.linalg.norm(x, axis=0)
+    kfft = []
+    for r, b in zip(rule["r"], rule["b"]):
+        k = (d < r) * b[0] * np.exp(-0.5 * ((d / r % 1) - 0.5) ** 2 / 0.15**2)
+        kfft.append(np.fft.fft2(np.fft.fftshift(k / k.sum())))
+    kfft = np.stack(kfft, -1)
+    kx = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+
+    def conv(f, k):  # 'same' correlation with the flipped kernel = convolution
+        out = np.zeros_like(f)
+        for i in range(3):
+            for j in range(3):
+                out += k[i, j] * np.roll(f, (i - 1, j - 1), axis=(0, 1))
+        return out
+
+    pos = np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij"), -1) + 0.5
+    dt = 1 / T
+    for _ in range(steps):
+        u = np.real(np.fft.ifft2(kfft * np.fft.fft2(a, axes=(0, 1))[..., rule["src"]], axes=(0, 1)))
+        g = rule["h"] * (2 * np.exp(-0.5 * ((u - rule["m"]) / rule["s"]) ** 2) - 1)
+        U = g @ np.eye(c)[rule["dst"]]
+        grad = lambda f: np.stack([conv(f, kx.T), conv(f, kx)], axis=2)  # (h, w, 2, c)
+        nabla_u, nabla_a = grad(U), grad(a.sum(-1, keepdims=True))
+        alpha = np.clip((a[:, :, None, :] / theta) ** n, 0, 1)
+        F = nabla_u * (1 - alpha) - nabla_a * alpha
+        mu = pos[..., None] + np.clip(dt * F, -(dd - sigma), dd - sigma)
+        new = np.zeros_like(a)
+        for dy in range(-dd, dd + 1):
+            for dx in range(-dd, dd + 1):
+                ar, mur = np.roll(a, (dy, dx), axis=(0, 1)), np.roll(mu, (dy, dx), axis=(0, 1))
+                dp = np.min([np.abs(pos[..., None] - (mur + np.array([i, j])[None, None, :, None]))
+                             for i in (-h, 0, h) for j in (-w, 0, w)], axis=0)
+                area = np.prod(np.clip(0.5 - dp + sigma, 0, min(1, 2 * sigma)), axis=2) / (4 * sigma**2)
+                new += ar * area
+        a = new
+    return a
+
+
+def test_cax_orbium_preset_follows_cax_definitions():
+    model = cax_zoo.load("flow_lenia/orbium")
+    assert (model.lenia.R, model.dt, model.lenia.state_scale, model.alpha) == (12.0, 0.1, 2, "channel")
+    state = model.init_state((64, 64))
+    assert float(state.sum()) == pytest.approx(4 * 75.10, abs=0.05)  # CAX's Orbium cells, 2x2 per cell
+    rule = model.rule
+    ref = _cax_flow_lenia_steps(
+        np.asarray(state, np.float64), R=12.0, T=10.0, scale=2, steps=4,
+        rule={"r": np.asarray(rule.r), "b": np.asarray(rule.b), "h": np.asarray(rule.h), "m": np.asarray(rule.m),
+              "s": np.asarray(rule.s), "src": np.asarray(rule.sources), "dst": np.asarray(rule.targets)})
+    np.testing.assert_allclose(np.asarray(model.rollout(state, 4)), ref, atol=1e-4)
+
+
+def test_cax_presets_run_and_conserve_mass():
+    for name, channels in (("flow_lenia/5n7kkm", 3), ("flow_lenia/random_3ch", 3), ("flow_lenia/random_1ch", 1)):
+        model = cax_zoo.load(name)
+        state = model.init_state((64, 64))
+        assert state.shape == (64, 64, channels)
+        out = model.rollout(state, 10)
+        np.testing.assert_allclose(float(out.sum()), float(state.sum()), rtol=1e-5)
+    random = cax_zoo.create("flow_lenia/random_1ch")
+    assert random.lenia.kernel_core == "free"
+    assert random.rule.a.shape == (10, 3) and random.lenia.R == 20.0
+    assert not eqx.tree_equal(random.rule, cax_zoo.create("flow_lenia/random_1ch", seed=1).rule)
+    soup = random.init_state((128, 128))
+    assert int((np.asarray(soup)[..., 0] > 0).sum()) == 40 * 40  # CAX's 40x40 soup
+
+
+# ----------------------------------------------------------------------------- localisation
+def _two_species(mixing):
+    model = FlowLenia(m=[0.15, 0.2], s=[0.02, 0.03], h=[1.0, 0.5], R=8.0, dd=2, localise=["h", "m"], mixing=mixing)
+    matter = model.init_state((48, 48), key=jax.random.PRNGKey(4))[..., :1]
+    left = jnp.arange(48)[None, :, None] < 24
+    h = jnp.where(left, jnp.asarray([1.0, 0.5]), jnp.asarray([0.3, 0.9]))
+    return model, model.with_parameters(matter, h=h)
+
+
+@pytest.mark.parametrize("mixing", ["average", "sample"])
+def test_localised_parameters_keep_mass(mixing):
+    model, state = _two_species(mixing)
+    assert model.num_channels == 1 + 2 * 2 and state.shape == (48, 48, 5)
+    _, traj = model.rollout(state, 30, every=10, trajectory=True, key=jax.random.PRNGKey(0))
+    mass = np.asarray(traj[..., 0], np.float64).sum(axis=(1, 2))
+    assert np.all(np.abs(mass / mass[0] - 1) < 1e-5)
+    h = np.asarray(traj[-1][..., 1:3])
+    if mixing == "sample":  # every cell holds one of the two species' parameters
+        species = np.array([[1.0, 0.5], [0.3, 0.9]])
+        assert np.all(np.min(np.abs(h[..., None, :] - species).sum(-1), axis=-1) < 1e-6)
+    else:  # averages stay within the species' range, and sum(A h) is carried like mass
+        assert h.min() >= 0.3 - 1e-6 and h.max() <= 1.0 + 1e-6
+        a0, a1 = np.asarray(traj[0][..., 0], np.float64), np.asarray(traj[1][..., 0], np.float64)
+        np.testing.assert_allclose((a1[..., None] * np.asarray(traj[1][..., 1:3])).sum((0, 1)),
+                                   (a0[..., None] * np.asarray(traj[0][..., 1:3])).sum((0, 1)), rtol=1e-4)
+
+
+def test_uniform_localised_parameters_equal_the_global_rule():
+    plain = FlowLenia(m=[0.15, 0.2], s=[0.02, 0.03], h=[1.0, 0.5], R=8.0, dd=2)
+    local = FlowLenia(m=[0.15, 0.2], s=[0.02, 0.03], h=[1.0, 0.5], R=8.0, dd=2, localise=["h", "m", "s"])
+    state = plain.init_state((48, 48))
+    out = local.rollout(local.with_parameters(state), 20)
+    np.testing.assert_allclose(np.asarray(out[..., :1]), np.asarray(plain.rollout(state, 20)), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(out[..., 1:3]), np.broadcast_to([1.0, 0.5], (48, 48, 2)), atol=1e-5)
+
+
+def test_mixing_of_two_packets():
+    """Two packets meeting in one cell: the average weighs by mass; sampling without a key
+    takes the heavier one."""
+    mass = jnp.zeros((12, 12, 1)).at[5, 5, 0].set(3.0).at[5, 7, 0].set(1.0)
+    params = jnp.zeros((12, 12, 1)).at[5, 5, 0].set(2.0).at[5, 7, 0].set(6.0)
+    flow = jnp.zeros((12, 12, 1, 2)).at[5, 5, 0, 1].set(1.0).at[5, 7, 0, 1].set(-1.0)
+    kw = dict(dt=1.0, sigma=0.5, dd=2)
+
+    @jax.jit
+    def both(keys):
+        return (mix_average(mass, params, flow, **kw)[5, 6, 0], mix_sample(mass, params, flow, key=None, **kw)[5, 6, 0],
+                jax.vmap(lambda k: mix_sample(mass, params, flow, key=k, **kw)[5, 6, 0])(keys))
+
+    avg, picked, draws = both(jax.random.split(jax.random.PRNGKey(0), 40))
+    assert float(avg) == pytest.approx((3 * 2 + 1 * 6) / 4, abs=1e-5)
+    assert float(picked) == 2.0
+    draws = np.asarray(draws).tolist()
+    assert set(draws) == {2.0, 6.0} and 20 <= draws.count(2.0) <= 38  # about 3 in 4
+    with pytest.raises(ConfigError, match="localise"):
+        FlowLenia(localise=["r"])

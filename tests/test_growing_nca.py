@@ -10,9 +10,8 @@ from PIL import Image
 
 import cax_zoo
 from cax_zoo import ConfigError, DataError
-from cax_zoo._families._growing_nca import (
-    LIZARD, GrowingNCA, damage, emoji_target, evaluate, image_target,
-)
+from cax_zoo import GrowingNCA
+from cax_zoo.growing_nca import LIZARD, damage, emoji_target, evaluate, image_target
 from cax_zoo._weights import read_weights
 
 from recipes import growing_nca as recipe
@@ -23,17 +22,22 @@ SHIPPED_MAX_LOSS = 0.004  # measured 0.0015-0.0016 (4 runs, 64 steps, three seed
 SHIPPED_MAX_REGROW_LOSS = 0.013  # measured 0.0080-0.0086 (after damage: 0.0246)
 
 
+KEY = jax.random.PRNGKey(0)
+
+
 def test_seed_and_fresh_model_is_identity():
-    m = GrowingNCA()
+    m = GrowingNCA(key=KEY)
     s = m.init_state()
     assert s.shape == (72, 72, 16)
+    b = m.init_state(batch_size=3)
+    assert b.shape == (3, 72, 72, 16) and all(np.array_equal(b[i], s) for i in range(3))
     assert np.asarray(s[36, 36]).tolist() == [0, 0, 0] + [1.0] * 13
     assert float(jnp.abs(s).sum()) == 13.0
     np.testing.assert_array_equal(m.rollout(s, 5, key=jax.random.PRNGKey(0)), s)
 
 
 def test_alive_masking():
-    m = GrowingNCA(size=9)
+    m = GrowingNCA(size=9, key=KEY)
     s = np.zeros((9, 9, 16), np.float32)
     s[1, 1, 3:] = 0.05  # immature, no mature neighbour: dies
     s[6, 6, 3] = 1.0  # mature
@@ -45,7 +49,7 @@ def test_alive_masking():
 
 
 def test_render_over_white():
-    m = GrowingNCA(size=4)
+    m = GrowingNCA(size=4, key=KEY)
     s = np.zeros((4, 4, 16), np.float32)
     s[0, 0, :4] = [1.0, 0.0, 0.0, 1.0]  # opaque red (premultiplied)
     s[0, 1, :4] = [0.0, 0.0, 0.5, 0.5]  # half-transparent blue
@@ -82,10 +86,38 @@ def test_image_target_and_errors(tmp_path):
 
 
 def test_config_errors():
-    with pytest.raises(ConfigError):
-        GrowingNCA(num_channels=3)
-    with pytest.raises(ConfigError):
-        GrowingNCA(fire_rate=0.0)
+    for bad, field in (({"num_channels": 3}, "num_channels"), ({"fire_rate": 0.0}, "fire_rate"),
+                       ({"hidden_units": 10**9}, "hidden_units"), ({"size": 2}, "size"),
+                       ({"alive_threshold": float("nan")}, "alive_threshold"), ({"boundary": "torus"}, "boundary")):
+        with pytest.raises(ConfigError, match=field):
+            GrowingNCA(key=KEY, **bad)
+    with pytest.raises(ConfigError, match="key"):
+        GrowingNCA()  # random initialisation needs an explicit key
+
+
+@pytest.mark.parametrize("field, value", [("lr", float("nan")), ("batch_size", 0), ("pool_size", 0),
+                                          ("rollout_min", 10), ("damage", 8)])
+def test_recipe_config_errors_name_the_field(field, value):
+    cfg = {**recipe.SMOKE, field: value}
+    if field == "rollout_min":
+        field = "rollout_max"  # 10 > rollout_max = 5
+    with pytest.raises(ConfigError, match=field) as e:
+        recipe.check_config(cfg)
+    assert "\n" not in str(e.value)
+
+
+def test_stochastic_update_without_key_fires_every_cell():
+    import equinox as eqx
+
+    m = GrowingNCA(size=9, key=KEY)
+    w = m.update.mlp.weights[-1]
+    m = eqx.tree_at(lambda m: m.update.mlp.weights[-1], m, 0.1 * jax.random.normal(jax.random.PRNGKey(1), w.shape))
+    s = m.init_state()
+    full = GrowingNCA(size=9, fire_rate=1.0, key=KEY)
+    full = eqx.tree_at(lambda m: m.update.mlp, full, m.update.mlp)
+    # key=None: the deterministic update, every cell fires (the same as fire_rate 1)
+    np.testing.assert_array_equal(m.rollout(s, 3), full.rollout(s, 3, key=jax.random.PRNGKey(5)))
+    assert not np.array_equal(m.rollout(s, 3), m.rollout(s, 3, key=jax.random.PRNGKey(5)))
 
 
 def test_smoke_recipe_custom_target_and_fine_tune(tmp_path):

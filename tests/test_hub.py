@@ -72,11 +72,29 @@ def test_uncached_repo_offline_is_a_clear_error():
 
 
 def test_tampered_cached_weights_are_refused(hf_cache, tmp_path):
-    folder = cax_zoo.save_pretrained(cax_zoo.create("life"), tmp_path / "m")
-    (folder / "config.json").write_text('{"family": "life", "schema_version": 1, "config": {"rule": "B9/S1"}}')
-    populate_cache(hf_cache, "someone/broken", folder, "d" * 40)
-    with pytest.raises(cax_zoo.RuleError, match="B9"):
+    """One weight changed in the cached blob (a valid safetensors file): refused, by the
+    blob's sha256 name, before any array reaches the model."""
+    model = cax_zoo.create("lenia/orbium")
+    folder = cax_zoo.save_pretrained(model, tmp_path / "m")
+    snap = populate_cache(hf_cache, "someone/broken", folder, "d" * 40)
+    blob = Path(os.path.realpath(snap / "model.safetensors"))
+    from safetensors.numpy import load_file, save_file
+
+    arrays = load_file(str(blob))
+    key = next(k for k, v in arrays.items() if v.dtype.kind == "f" and v.size)
+    arrays[key] = arrays[key] + 1  # same keys, shapes and dtypes: only the hash can tell
+    save_file(arrays, str(blob))
+    with pytest.raises(WeightsError, match="model.safetensors fails its hash check"):
         cax_zoo.load("someone/broken")
+
+
+def test_tampered_cached_config_is_refused(hf_cache, tmp_path):
+    folder = cax_zoo.save_pretrained(cax_zoo.create("life"), tmp_path / "m")
+    snap = populate_cache(hf_cache, "someone/badconfig", folder, "e" * 40)
+    blob = Path(os.path.realpath(snap / "config.json"))
+    blob.write_text(blob.read_text().replace("B3/S23", "B36/S23"))
+    with pytest.raises(WeightsError, match="config.json fails its hash check"):
+        cax_zoo.load("hf://someone/badconfig")
 
 
 class RecordingApi(HfApi):
@@ -101,7 +119,7 @@ def test_push_uploads_the_folder(highlife_folder):
     assert url.endswith("/commit/0")
     (c1, repo, kw1), (c2, repo2, kw2) = api.calls
     assert (c1, c2, repo, repo2) == ("create_repo", "upload_folder", "someone/highlife", "someone/highlife")
-    assert set(kw2["allow_patterns"]) == {"model.safetensors", "config.json", "README.md"}
+    assert set(kw2["allow_patterns"]) == {"model.safetensors", "config.json", "README.md", "*.gif", "*.png"}
     assert {"model.safetensors", "config.json", "README.md"} <= set(kw2["files"])
 
 

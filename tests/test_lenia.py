@@ -1,6 +1,7 @@
 """Lenia: Chan's catalogue parser, creature behaviour, dimensions, gradients, errors."""
 
 import json
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 import cax_zoo
 from cax_zoo import ConfigError, DataError, StateError
 from cax_zoo._data import _lenia_catalogue as cat
-from cax_zoo._families._lenia import Lenia, centre_of_mass, creature_metrics
+from cax_zoo.lenia import Lenia, centre_of_mass, creature_metrics
 
 
 # ----------------------------------------------------------------------------- parser
@@ -112,7 +113,7 @@ def test_catalogue_checksum_and_entries(tmp_path, data_dir):
             cat.parse_entry(broken, dims=2)
     with pytest.raises(DataError, match="no cells"):
         cat.parse_entry({**entry, "cells": None}, dims=2)
-    multi = cat.TESSELLATIUM_GYRANS
+    multi = json.loads((Path(cat.__file__).parent / cat.TESSELLATIUM_FILE).read_text())["entry"]
     bad_kernel = {**multi, "params": {**multi["params"], "kernels": [{"b": "1", "m": 0.2, "s": 0.1, "c0": 5}]}}
     with pytest.raises(DataError, match="c0"):
         cat.parse_entry(bad_kernel, dims=2)
@@ -226,12 +227,13 @@ def test_multi_channel_multi_kernel_creature():
     model = cax_zoo.load("lenia/tessellatium")
     assert (model.num_channels, model.num_kernels, model.R, model.T) == (3, 15, 12.0, 2.0)
     # the notebook's rule: h sum to 2 per target channel
-    h, tg = np.asarray(model.h), np.asarray(model.targets)
+    rule = model.rule
+    h, tg = np.asarray(rule.h), np.asarray(rule.targets)
     np.testing.assert_allclose([h[tg == c].sum() for c in range(3)], [2.002, 2.0, 2.0], atol=1e-5)
     state = model.init_state((64, 64))
-    kernels = [{"b": list(np.asarray(model.b)[i, :n]), "m": float(model.m[i]), "s": float(model.s[i]),
-                "h": float(model.h[i]), "r": float(model.r[i]), "c0": model.sources[i], "c1": model.targets[i]}
-               for i, n in enumerate(model.rings)]
+    kernels = [{"b": list(np.asarray(rule.b)[i, :n]), "m": float(rule.m[i]), "s": float(rule.s[i]),
+                "h": float(rule.h[i]), "r": float(rule.r[i]), "c0": int(rule.sources[i]), "c1": int(rule.targets[i])}
+               for i, n in enumerate(np.asarray(rule.rings))]
     ref = _chan_multichannel_steps(np.asarray(state), kernels, 12.0, 2.0, 64, 20)
     np.testing.assert_allclose(np.asarray(model.rollout(state, 20)), ref, atol=1e-4)
     _, traj = model.rollout(model.init_state((96, 96)), 300, every=100, trajectory=True)
@@ -250,11 +252,11 @@ def test_grad_with_respect_to_rule_arrays():
 
     grads = eqx.filter_grad(loss)(model)
     for name in ("m", "s", "r", "b"):
-        g = np.asarray(getattr(grads, name))
+        g = np.asarray(getattr(grads.rule, name))
         assert np.all(np.isfinite(g)) and np.any(g != 0), name
     # the single-step reference path is differentiable too
     g = eqx.filter_grad(lambda mdl: jnp.sum(mdl.step(state)))(model)
-    assert np.all(np.isfinite(np.asarray(g.m))) and float(jnp.abs(g.m).sum()) > 0
+    assert np.all(np.isfinite(np.asarray(g.rule.m))) and float(jnp.abs(g.rule.m).sum()) > 0
 
 
 def test_config_round_trip_and_released_folder(tmp_path, monkeypatch):

@@ -11,9 +11,10 @@ import pytest
 import cax_zoo
 from cax_zoo import DataError, StateError
 from cax_zoo._data._mnist import FILES, MD5, load_mnist, read_idx
-from cax_zoo._families._mnist_self_classify import (
-    CLASS_COLOURS, SelfClassifyingMNIST, _sparse_batch, _sparse_rollout, evaluate, majority,
-)
+from cax_zoo import SelfClassifyingMNIST
+from cax_zoo.mnist import CLASS_COLOURS, evaluate, live_cell_batch, majority, sparse_rollout
+
+KEY = jax.random.PRNGKey(0)
 
 # Published MNIST label counts (LeCun et al.; e.g. the "1" class is the largest)
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -63,8 +64,9 @@ def _perturbed(perception, fire_rate=1.0):
     import equinox as eqx
 
     m = SelfClassifyingMNIST(perception=perception, fire_rate=fire_rate, key=jax.random.PRNGKey(1))
-    w = m.mlp.weights[-1]
-    return eqx.tree_at(lambda m: m.mlp.weights[-1], m, 0.1 * jax.random.normal(jax.random.PRNGKey(2), w.shape))
+    w = m.update.mlp.weights[-1]
+    return eqx.tree_at(lambda m: m.update.mlp.weights[-1], m,
+                       0.1 * jax.random.normal(jax.random.PRNGKey(2), w.shape))
 
 
 @pytest.mark.parametrize("perception", ["learned", "fixed"])
@@ -74,8 +76,8 @@ def test_dense_step_and_live_cell_evaluation_agree(test_set, perception):
     final = m.rollout(m.initial_state(x[:3]), 4)
     v = m.votes(final)
     dense = np.stack([(v == c).sum((1, 2)) for c in range(10)], -1)
-    nbr, ng, valid = _sparse_batch(x[:3], m.alive_threshold, 320)
-    counts, _ = _sparse_rollout(m, jnp.asarray(nbr), jnp.asarray(ng), jnp.asarray(valid),
+    nbr, ng, valid = live_cell_batch(x[:3], m.alive_threshold, 320)
+    counts, _ = sparse_rollout(m, jnp.asarray(nbr), jnp.asarray(ng), jnp.asarray(valid),
                                 jnp.asarray(y[:3].astype(np.int32)), jax.random.PRNGKey(0), 4)
     np.testing.assert_array_equal(dense, np.asarray(counts[-1]))
 
@@ -89,20 +91,37 @@ def test_rule_invariants(test_set):
     dead = np.asarray(s0[..., 0]) <= m.alive_threshold
     assert np.all(np.asarray(s)[dead][:, 1:] == 0)  # dead cells stay zero
     assert np.abs(np.asarray(s)[~dead][:, 1:]).sum() > 0
-    fresh = SelfClassifyingMNIST()  # zero-initialised output layer: the identity map
+    fresh = SelfClassifyingMNIST(key=KEY)  # zero-initialised output layer: the identity map
     np.testing.assert_array_equal(fresh.rollout(s0, 3, key=jax.random.PRNGKey(0)), s0)
 
 
 def test_state_errors():
-    m = SelfClassifyingMNIST()
+    m = SelfClassifyingMNIST(key=KEY)
     with pytest.raises(StateError, match="28"):
         m.initial_state(np.zeros((3, 32, 32), np.uint8))
     with pytest.raises(StateError, match=r"\[0, 1\]"):
         m.initial_state(np.full((28, 28), 3.0))
     with pytest.raises(StateError):
         m.rollout(jnp.zeros((32, 32, 20)), 1)
-    with pytest.raises(cax_zoo.ConfigError):
-        SelfClassifyingMNIST(perception="sobel")
+    for bad, field in (({"perception": "sobel"}, "perception"), ({"hidden_units": 0}, "hidden_units"),
+                       ({"fire_rate": 1.5}, "fire_rate"), ({"mlp_depth": -1}, "mlp_depth"),
+                       ({"alive_threshold": 1.0}, "alive_threshold"), ({"default_steps": 0}, "default_steps"),
+                       ({"hidden_channels": 10**6}, "hidden_channels")):
+        with pytest.raises(cax_zoo.ConfigError, match=field):
+            SelfClassifyingMNIST(key=KEY, **bad)
+    with pytest.raises(cax_zoo.ConfigError, match="key"):
+        SelfClassifyingMNIST()
+
+
+@pytest.mark.parametrize("field, value", [("lr", float("nan")), ("batch_size", 0), ("pool_size", 0),
+                                          ("max_live", -1), ("reseed", 3)])
+def test_recipe_config_errors_name_the_field(field, value):
+    from recipes import mnist_self_classify as recipe
+
+    cfg = {**recipe.SMOKE, field: value}
+    with pytest.raises(cax_zoo.ConfigError, match=field) as e:
+        recipe.check_config(cfg)
+    assert "\n" not in str(e.value)
 
 
 def test_majority_and_render():
@@ -111,7 +130,7 @@ def test_majority_and_render():
     votes[1, :3] = 2
     assert majority(votes) == 2  # a tie goes to the smaller class
     assert majority(np.full((2, 28, 28), -1)).tolist() == [-1, -1]
-    m = SelfClassifyingMNIST()
+    m = SelfClassifyingMNIST(key=KEY)
     s = np.zeros((28, 28, m.num_channels), np.float32)
     s[5, 5, 0] = 1.0
     s[5, 5, -10 + 4] = 1.0
@@ -122,7 +141,7 @@ def test_majority_and_render():
 
 
 def test_cli_setup_and_init_state():
-    m = SelfClassifyingMNIST()
+    m = SelfClassifyingMNIST(key=KEY)
     rgb = np.full((60, 40, 3), 255, np.uint8)
     rgb[10:50, 18:22] = 0  # a dark "1" on white paper
     state, inp = m.cli_setup(size=None, key=None, image=rgb)
@@ -131,6 +150,9 @@ def test_cli_setup_and_init_state():
     assert grey.max() > 0.9 and grey[0, 0] == 0.0  # inverted to white-on-black, centred
     s = m.init_state(key=jax.random.PRNGKey(3))
     assert s.shape == (28, 28, 20) and (np.asarray(s[..., 0]) > 0.1).sum() > 20
+    b = m.init_state(key=jax.random.PRNGKey(3), batch_size=4)
+    assert b.shape == (4, 28, 28, 20)
+    assert not all(np.array_equal(b[0], b[i]) for i in range(1, 4))  # digits drawn per element
 
 
 def test_evaluate_small_subset_keys(test_set):
@@ -157,6 +179,6 @@ def test_shipped_weights_classify_real_digits(test_set):
     # the card reports 0.9500 on all 10,000 digits; these first 256 give 0.930 (measured)
     assert (pred == y[:256]).mean() >= 0.90
     # a digit is not classified by its ink alone: an untrained model is at chance
-    fresh = cax_zoo.create("mnist_self_classify")
+    fresh = cax_zoo.create("mnist_self_classify", key=KEY)
     assert (fresh.classify(x[:256]) == y[:256]).mean() < 0.3
     assert model.classify(x[0]).shape == ()

@@ -28,11 +28,11 @@ def test_wheel_contains_weights_and_recipes(tmp_path):
 
 def test_weights_root_prefers_the_packaged_folder(tmp_path, monkeypatch):
     import cax_zoo
-    from cax_zoo import _registry
+    from cax_zoo import _weights
 
     monkeypatch.delenv("CAX_ZOO_WEIGHTS", raising=False)
     assert cax_zoo.weights_root() == ROOT / "weights"  # editable install / source checkout
     fake_pkg = tmp_path / "cax_zoo"
     (fake_pkg / "weights").mkdir(parents=True)
-    monkeypatch.setattr(_registry, "__file__", str(fake_pkg / "_registry.py"))
+    monkeypatch.setattr(_weights, "__file__", str(fake_pkg / "_weights.py"))
     assert cax_zoo.weights_root() == fake_pkg / "weights"  # installed wheel

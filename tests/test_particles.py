@@ -1,5 +1,6 @@
 """Particle systems: Particle Lenia, Particle Life, boids, and the shared cell list."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,9 +14,17 @@ from cax_zoo._blocks._cell_list import (
     cell_list_candidates,
     periodic_grid,
 )
-from cax_zoo._families._boids import Boids, order_parameter
-from cax_zoo._families._particle_lenia import ParticleLenia
-from cax_zoo._families._particle_life import ParticleLife, life_force
+from cax_zoo.particles import (
+    AbstractBoidsPolicy,
+    Boids,
+    Neighbourhood,
+    NeuralPolicy,
+    ParticleLenia,
+    ParticleLife,
+    ReynoldsRules,
+    life_force,
+    order_parameter,
+)
 
 FAMILIES = ("particle_lenia", "particle_life", "boids")
 
@@ -299,3 +308,103 @@ def test_registry_lists_particle_families():
     for n in FAMILIES:
         assert n in names
     assert cax_zoo.get_entry("particle_lenia").family == "particle_lenia"
+
+
+def _reynolds_numpy(x, v, box, *, visual, protected, centering, avoid, matching):
+    """The classic rules restated in float64 numpy, all pairs, nearest periodic image."""
+    dx = x[None, :] - x[:, None]
+    dx -= box * np.round(dx / box)
+    r2 = (dx**2).sum(-1)
+    np.fill_diagonal(r2, np.inf)
+    close = r2 < protected**2
+    near = ~close & (r2 < visual**2)
+    out = np.zeros_like(v)
+    for i in range(len(x)):
+        if near[i].any():
+            out[i] += centering * dx[i, near[i]].mean(0) + matching * (v[near[i]].mean(0) - v[i])
+        out[i] -= avoid * dx[i, close[i]].sum(0)
+    return out
+
+
+def test_boids_policy_is_pluggable():
+    m = cax_zoo.create("boids")
+    assert isinstance(m.policy, ReynoldsRules) and isinstance(m.policy, AbstractBoidsPolicy)
+    s = m.init_state(150, key=jax.random.PRNGKey(3))
+    x, v = np.asarray(s.positions, np.float64), np.asarray(s.velocities, np.float64)
+    ref = _reynolds_numpy(x, v, 400.0, visual=40.0, protected=8.0, centering=0.0005, avoid=0.05, matching=0.05)
+    np.testing.assert_allclose(np.asarray(m.steering(s.positions, s.velocities)), ref, atol=1e-5)
+    # CAX's noise term: uniform in [-noise, noise] per component, only with a key
+    noisy = Boids(noise=0.1)
+    base = np.asarray(noisy.steering(s.positions, s.velocities))
+    np.testing.assert_allclose(base, ref, atol=1e-5)
+    diff = np.asarray(noisy.steering(s.positions, s.velocities, key=jax.random.key(0))) - base
+    assert np.abs(diff).max() <= 0.1 + 1e-6 and 0.04 < np.abs(diff).mean() < 0.06  # E|U(-.1, .1)| = 0.05
+    assert noisy.config()["noise"] == 0.1 and cax_zoo.create("boids", **noisy.config()).policy.noise == 0.1
+
+    # any policy module plugs in: one that pushes every boid along +x
+    class Wind(AbstractBoidsPolicy):
+        def __call__(self, seen, velocities, *, key=None):
+            assert isinstance(seen, Neighbourhood)
+            return jnp.zeros_like(velocities).at[:, 0].set(1.0)
+
+        def config(self):
+            return {}
+
+    windy = Boids(policy=Wind(), min_speed=0.0, max_speed=100.0)
+    np.testing.assert_allclose(np.asarray(windy.step(s).velocities - s.velocities)[:, 0], 1.0, atol=1e-5)
+
+
+def test_neural_boids_policy_is_a_trainable_equinox_module(tmp_path):
+    m = Boids(policy="neural", hidden=8, key=jax.random.key(0))
+    assert isinstance(m.policy, NeuralPolicy) and isinstance(m.policy.mlp, eqx.nn.MLP)
+    s = m.init_state(32, key=jax.random.PRNGKey(1))
+    assert float(jnp.abs(m.steering(s.positions, s.velocities)).max()) > 0
+
+    def loss(model):  # reward alignment after a few steps
+        return -order_parameter(model.rollout(s, 3).velocities)
+
+    grads = eqx.filter_grad(loss)(m)
+    g = jax.tree_util.tree_leaves(eqx.filter(grads.policy.mlp, eqx.is_array))
+    assert g and all(np.all(np.isfinite(np.asarray(x))) for x in g) and any(np.any(np.asarray(x) != 0) for x in g)
+    with pytest.raises(ConfigError, match="policy"):
+        Boids(policy="swarm")
+    folder = cax_zoo.save_pretrained(m, tmp_path / "neural")
+    back = cax_zoo.load_pretrained(folder)
+    assert eqx.tree_equal(eqx.filter(back, eqx.is_array), eqx.filter(m, eqx.is_array))
+    assert Boids(policy="neural").policy.mlp.layers[0].weight.sum() == 0  # no key: a zero skeleton
+
+
+def test_particle_life_cax_preset():
+    cax = cax_zoo.create("particle_life/cax")
+    assert (cax.num_types, cax.dt, cax.r_max, cax.beta, cax.friction_half_life) == (6, 0.01, 0.15, 0.3, 0.01)
+    assert cax.force_factor * cax.r_max == pytest.approx(1.0)  # CAX's force 1 (no r_max scale there)
+    assert cax.init_state().positions.shape == (4096, 2)
+    mohr = cax_zoo.create("particle_life")
+    assert (mohr.r_max, mohr.dt, mohr.init_state().positions.shape[0]) == (0.1, 0.02, 1000)
+    # CAX's acceleration: force_factor * sum_j F(r_ij / r_max, A[t_i, t_j]) * unit(x_j - x_i)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (300, 2)).astype(np.float32)
+    t = rng.integers(0, 6, 300).astype(np.int32)
+    small = cax_zoo.create("particle_life/cax", num_particles=300, neighbour_method="all_pairs")
+    a = np.asarray(small.attraction, np.float64)
+    dx = x[None].astype(np.float64) - x[:, None]
+    dx -= np.round(dx)
+    r = np.linalg.norm(dx, axis=-1) / 0.15
+    np.fill_diagonal(r, np.inf)
+    at = a[t[:, None], t[None]]
+    f = np.select([r <= 0.3, (r > 0.3) & (r <= 1)], [r / 0.3 - 1, at * (1 - np.abs(2 * r - 1 - 0.3) / 0.7)], 0.0)
+    unit = dx / np.where(np.isinf(r), 1.0, r * 0.15)[..., None]
+    expected = 1.0 * (f[..., None] * unit).sum(1)
+    np.testing.assert_allclose(np.asarray(small.forces(jnp.asarray(x), jnp.asarray(t))), expected, atol=2e-4)
+
+
+def test_particle_families_share_the_abstract_base():
+    from cax_zoo._particles import AbstractParticleSystem
+
+    for name in FAMILIES:
+        model = cax_zoo.create(name)
+        assert isinstance(model, AbstractParticleSystem) and model.family == name
+        for method in ("check_state", "prepare_state", "render", "render_trajectory"):
+            assert method not in vars(type(model)), (name, method)  # the base's, not redefined
+    with pytest.raises(TypeError):
+        AbstractParticleSystem()

@@ -65,12 +65,16 @@ def test_non_string_name():
         cax_zoo.load(3)
 
 
-def test_config_override_of_a_released_model_is_applied():
-    """Overriding a rule parameter stored as an array must not be undone by the weights."""
+def test_rule_override_of_a_released_creature_is_refused_not_undone():
+    """A Lenia creature's rule lives in its weights only (config.json holds its shapes), so
+    overriding it at load time is refused instead of being silently undone by the weights;
+    the catalogue rebuild takes the override."""
     import numpy as np
 
+    with pytest.raises(ConfigError, match="rule once"):
+        cax_zoo.load("lenia/orbium", m=0.2)
     orbium = cax_zoo.load("lenia/orbium")
-    tweaked = cax_zoo.load("lenia/orbium", m=0.2)
-    assert tweaked.config()["m"] == [0.2]
-    np.testing.assert_allclose(np.asarray(tweaked.m), 0.2)
-    np.testing.assert_array_equal(np.asarray(tweaked.pattern), np.asarray(orbium.pattern))  # from the file
+    assert "m" not in orbium.config() and orbium.config()["num_kernels"] == 1
+    tweaked = cax_zoo.create("lenia/orbium", m=0.2)
+    np.testing.assert_allclose(np.asarray(tweaked.rule.m), 0.2)
+    np.testing.assert_array_equal(np.asarray(tweaked.pattern), np.asarray(orbium.pattern))

@@ -12,7 +12,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 import cax_zoo
-from cax_zoo import WeightsError
+from cax_zoo import ConfigError, WeightsError
 from cax_zoo._weights import read_manifest, sha256_file
 
 
@@ -22,7 +22,8 @@ def _leaves(module):
 
 @pytest.mark.parametrize("name", cax_zoo.list_models())
 def test_round_trip_every_registered_model(name, tmp_path):
-    model = cax_zoo.create(name)
+    key = jax.random.PRNGKey(7) if cax_zoo.get_entry(name).learned else None
+    model = cax_zoo.create(name, key=key)
     folder = cax_zoo.save_pretrained(model, tmp_path / "m", name=name)
     assert {p.name for p in folder.iterdir()} >= {"model.safetensors", "config.json", "README.md"}
     back = cax_zoo.load_pretrained(folder)
@@ -96,6 +97,40 @@ def saved(tmp_path):
     return cax_zoo.save_pretrained(_Tiny(), tmp_path / "tiny")
 
 
+def _rewrite(folder, arrays):
+    """Replace the weight file as another tool would, and forget the sha256 that config.json
+    records, so that the checks after the hash (keys, shapes, dtypes, values) are reached."""
+    save_file(arrays, str(folder / "model.safetensors"))
+    _forget_recorded_hash(folder)
+
+
+def _forget_recorded_hash(folder):
+    cfg = json.loads((folder / "config.json").read_text())
+    del cfg["weights_sha256"]
+    (folder / "config.json").write_text(json.dumps(cfg))
+
+
+def test_config_records_the_weights_hash_and_load_checks_it(saved):
+    cfg = json.loads((saved / "config.json").read_text())
+    assert cfg["weights_sha256"] == sha256_file(saved / "model.safetensors")
+    arrays = load_file(str(saved / "model.safetensors"))
+    arrays["w"] = arrays["w"] + 1  # a valid file with other values
+    save_file(arrays, str(saved / "model.safetensors"))
+    with pytest.raises(WeightsError, match="model.safetensors fails its sha256 check against config.json"):
+        cax_zoo.load_pretrained(saved)
+    _forget_recorded_hash(saved)  # a folder without the record (older cax_zoo) still loads
+    np.testing.assert_array_equal(cax_zoo.load_pretrained(saved).w, arrays["w"])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_weights_are_refused(saved, bad):
+    arrays = load_file(str(saved / "model.safetensors"))
+    arrays["w"][1, 0] = bad
+    _rewrite(saved, arrays)
+    with pytest.raises(WeightsError, match=r"key 'w' holds 1 NaN or infinite value"):
+        cax_zoo.load_pretrained(saved)
+
+
 def test_keys_come_from_pytree_paths(saved):
     assert set(load_file(str(saved / "model.safetensors"))) == {"w", "b"}
     cfg = json.loads((saved / "config.json").read_text())
@@ -105,7 +140,7 @@ def test_keys_come_from_pytree_paths(saved):
 def test_missing_key(saved):
     arrays = load_file(str(saved / "model.safetensors"))
     del arrays["b"]
-    save_file(arrays, str(saved / "model.safetensors"))
+    _rewrite(saved, arrays)
     with pytest.raises(WeightsError, match="missing key.*'b'"):
         cax_zoo.load_pretrained(saved)
 
@@ -113,7 +148,7 @@ def test_missing_key(saved):
 def test_extra_key(saved):
     arrays = load_file(str(saved / "model.safetensors"))
     arrays["surplus"] = np.zeros(2, np.float32)
-    save_file(arrays, str(saved / "model.safetensors"))
+    _rewrite(saved, arrays)
     with pytest.raises(WeightsError, match="unexpected key.*'surplus'"):
         cax_zoo.load_pretrained(saved)
 
@@ -121,7 +156,7 @@ def test_extra_key(saved):
 def test_wrong_shape(saved):
     arrays = load_file(str(saved / "model.safetensors"))
     arrays["w"] = np.zeros((3, 5), np.float32)
-    save_file(arrays, str(saved / "model.safetensors"))
+    _rewrite(saved, arrays)
     with pytest.raises(WeightsError, match=r"'w' has shape \(3, 5\).*expects \(3, 2\)"):
         cax_zoo.load_pretrained(saved)
 
@@ -129,22 +164,33 @@ def test_wrong_shape(saved):
 def test_wrong_dtype(saved):
     arrays = load_file(str(saved / "model.safetensors"))
     arrays["w"] = arrays["w"].astype(np.float16)
-    save_file(arrays, str(saved / "model.safetensors"))
+    _rewrite(saved, arrays)
     with pytest.raises(WeightsError, match="'w' has dtype float16"):
         cax_zoo.load_pretrained(saved)
 
 
-def test_config_override_that_does_not_fit(saved):
-    with pytest.raises(WeightsError, match=r"'b' has shape \(3,\).*expects \(5,\)|'w'"):
+def test_config_override_that_changes_arrays_is_refused(saved):
+    """Arrays come from the weight file only; an override that reshapes them is refused,
+    naming the override and the arrays, instead of failing on a key's shape."""
+    with pytest.raises(ConfigError, match=r"overriding width would change \.w, \.b, which the weight file holds"):
         cax_zoo.load_pretrained(saved, width=5)
+    # a constructor that does not validate its config still ends in a ConfigError naming the model
+    with pytest.raises(ConfigError, match=r"^test/tiny: invalid config \(Shapes must be"):
+        cax_zoo.load_pretrained(saved, width=3.5)
 
 
-@pytest.mark.parametrize("cut", [0, 7, 40, -3])
-def test_truncated_file(saved, cut):
+@pytest.mark.parametrize("keep", [0, 7, 40, -3])
+def test_truncated_file(saved, keep):
+    """The parser itself (the recorded hash forgotten) names a truncated file; with the
+    record, the hash check names it first."""
     path = saved / "model.safetensors"
     data = path.read_bytes()
-    path.write_bytes(data[:cut] if cut >= 0 else data[:cut])
-    with pytest.raises(WeightsError, match="model.safetensors"):
+    path.write_bytes(data[:keep])  # the first `keep` bytes, or all but the last 3
+    assert len(path.read_bytes()) == (keep if keep >= 0 else len(data) + keep)
+    with pytest.raises(WeightsError, match="model.safetensors fails its sha256 check"):
+        cax_zoo.load_pretrained(saved)
+    _forget_recorded_hash(saved)
+    with pytest.raises(WeightsError, match=r"corrupt or truncated weight file \S*model.safetensors"):
         cax_zoo.load_pretrained(saved)
 
 
@@ -239,7 +285,9 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 _dtypes = st.sampled_from(["float32", "int32", "uint8", "bool", "int8", "float16"])
-_arrays = _dtypes.flatmap(lambda d: hnp.arrays(d, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)))
+_arrays = _dtypes.flatmap(lambda d: hnp.arrays(
+    d, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+    elements=dict(allow_nan=False, allow_infinity=False) if d.startswith("float") else None))
 
 
 @settings(max_examples=40, deadline=None)

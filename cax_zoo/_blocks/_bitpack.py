@@ -14,6 +14,7 @@ import math
 from typing import Sequence
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, UInt32
@@ -309,20 +310,61 @@ def life_logic(birth: Sequence[int], survive: Sequence[int]) -> _Node:
     return truth_table_logic(table, 5)
 
 
+def _halo(words: Array, boundary: str) -> Array:
+    """Words ``(..., H, n)`` -> ``(..., H + 2, n + 2)`` with one halo row and word on each
+    side (wrapped or zero), written into one buffer: the step then reads its nine
+    neighbour words as plain offset slices, which XLA fuses and vectorises, where rolls
+    inside the step's fusion would become per-element selects."""
+    *lead, h, n = words.shape
+    if boundary == "periodic":
+        rows = jnp.concatenate([words[..., -1:, :], words, words[..., :1, :]], axis=-2)
+        left, right = rows[..., -1:], rows[..., :1]
+    else:
+        zero = jnp.zeros((*lead, 1, n), words.dtype)
+        rows = jnp.concatenate([zero, words, zero], axis=-2)
+        left = right = jnp.zeros((*lead, h + 2, 1), words.dtype)
+    out = jnp.zeros((*lead, h + 2, n + 2), words.dtype).at[..., 1 : n + 1].set(rows)
+    return out.at[..., :1].set(left).at[..., n + 1 :].set(right)
+
+
 def life_step_packed(
     words: UInt32[Array, "... H n"], width: int, logic: _Node, boundary: str
 ) -> UInt32[Array, "... H n"]:
-    """One step of a Life-like rule (``logic`` from :func:`life_logic`) on packed rows."""
-    west = shift_cells(words, -1, width, boundary)
-    east = shift_cells(words, 1, width, boundary)
-    h0, h1 = full_add(west, words, east)  # horizontal 3-sums, 2 bits each
-    up = (shift_rows(h0, -1, boundary), shift_rows(h1, -1, boundary))
-    down = (shift_rows(h0, 1, boundary), shift_rows(h1, 1, boundary))
-    t0, t1, t2, t3 = add_2bit3(up, (h0, h1), down)
+    """One step of a Life-like rule (``logic`` from :func:`life_logic`) on packed rows.
+
+    Two passes over memory: the horizontal 3-sums of every row (two bit planes, from the
+    haloed words), then the vertical sum of three rows' sums and the rule. The
+    optimisation barriers keep XLA from fusing the passes back together (it would then
+    recompute each row's sums three times behind per-element selects)."""
+    if boundary not in ("periodic", "zero"):
+        raise ValueError(f"packed grids support periodic and zero boundaries, not {boundary!r}")
+    if boundary == "periodic" and width % WORD:
+        return _life_step_ragged_torus(words, width, logic)
+    h, n = words.shape[-2:]
+    padded = jax.lax.optimization_barrier(_halo(words, boundary))
+    mid = padded[..., 1 : n + 1]
+    west = (mid << jnp.uint32(1)) | (padded[..., :n] >> jnp.uint32(WORD - 1))  # cell i-1
+    east = (mid >> jnp.uint32(1)) | (padded[..., 2:] << jnp.uint32(WORD - 1))  # cell i+1
+    h0, h1 = jax.lax.optimization_barrier(full_add(west, mid, east))  # (..., H + 2, n)
+    t0, t1, t2, t3 = add_2bit3(
+        (h0[..., :h, :], h1[..., :h, :]), (h0[..., 1 : h + 1, :], h1[..., 1 : h + 1, :]),
+        (h0[..., 2:, :], h1[..., 2:, :]))
     out = eval_logic(logic, [t3, t2, t1, t0, words])
     if width % WORD:
         out = out & jnp.asarray(padding_mask(width))
     return out
+
+
+def _life_step_ragged_torus(words: Array, width: int, logic: _Node) -> Array:
+    """:func:`life_step_packed` on a torus whose width is not a whole number of words
+    (a cell's west neighbour across the seam sits mid-word): shifts by cells."""
+    west = shift_cells(words, -1, width, "periodic")
+    east = shift_cells(words, 1, width, "periodic")
+    h0, h1 = full_add(west, words, east)  # horizontal 3-sums, 2 bits each
+    up = (shift_rows(h0, -1, "periodic"), shift_rows(h1, -1, "periodic"))
+    down = (shift_rows(h0, 1, "periodic"), shift_rows(h1, 1, "periodic"))
+    t0, t1, t2, t3 = add_2bit3(up, (h0, h1), down)
+    return eval_logic(logic, [t3, t2, t1, t0, words]) & jnp.asarray(padding_mask(width))
 
 
 # ------------------------------------------------------------------ 1-D rules (k = 2)

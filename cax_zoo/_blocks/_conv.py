@@ -13,8 +13,11 @@ from jaxtyping import Array, Float
 
 from .._boundary import Boundary, pad
 from .._errors import ConfigError
+from .._validation import check_int
 
 KernelName = Literal["identity", "sobel", "laplacian"]
+
+MAX_DIMS = 8  # a 3**8 = 6561-entry kernel; more spatial axes than any family uses
 
 
 def identity_kernel(num_spatial_dims: int) -> np.ndarray:
@@ -57,6 +60,9 @@ def laplacian_kernel(num_spatial_dims: int) -> np.ndarray:
 
 def kernel_stack(names: Sequence[KernelName], num_spatial_dims: int) -> np.ndarray:
     """Stack named kernels into ``(K, 3, ..., 3)``; ``"sobel"`` contributes one per axis."""
+    num_spatial_dims = check_int("num_spatial_dims", num_spatial_dims, minimum=1, maximum=MAX_DIMS)
+    if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+        raise ConfigError(f"perception kernels must be a non-empty list of names, got {names!r}")
     out: list[np.ndarray] = []
     for name in names:
         if name == "identity":

@@ -11,8 +11,24 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._boundary import Boundary
-from .._errors import ConfigError
+from .._errors import ConfigError, StateError
+from .._keys import check_key
+from .._validation import MAX_HIDDEN, check_int
 from ._neighbourhood import neighbourhood_offsets, shifted_views
+
+
+def require_key(key: PRNGKeyArray | None, what: str = "key") -> PRNGKeyArray:
+    """``key`` checked as a PRNG key; ``None`` is refused: random parameter initialisation
+    takes an explicit key, as in Equinox (``jax.random.key(SEED)``)."""
+    if key is None:
+        raise ConfigError(f"{what} is required to initialise the parameters at random: pass "
+                          f"{what}=jax.random.key(SEED) (or load trained weights)")
+    return check_key(key, name=what)
+
+
+def optional_key(key: PRNGKeyArray | None, what: str = "key") -> PRNGKeyArray | None:
+    """``key`` checked as a PRNG key, or ``None``."""
+    return None if key is None else check_key(key, name=what)
 
 
 class CellMLP(eqx.Module):
@@ -25,8 +41,10 @@ class CellMLP(eqx.Module):
     biases: tuple[Float[Array, " out"], ...]
 
     def __init__(self, sizes: Sequence[int], *, key: PRNGKeyArray, zero_last: bool = True):
-        if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-            raise ConfigError(f"CellMLP needs at least two positive layer sizes, got {list(sizes)}")
+        if not isinstance(sizes, (list, tuple)) or not 2 <= len(sizes) <= 64:
+            raise ConfigError(f"CellMLP needs 2 to 64 layer sizes, got {sizes!r}")
+        sizes = [check_int(f"CellMLP sizes[{i}]", s, minimum=1, maximum=MAX_HIDDEN) for i, s in enumerate(sizes)]
+        key = require_key(key)
         keys = jax.random.split(key, len(sizes) - 1)
         weights, biases = [], []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -42,6 +60,10 @@ class CellMLP(eqx.Module):
         self.biases = tuple(biases)
 
     def __call__(self, x: Float[Array, "*cells in"]) -> Float[Array, "*cells out"]:
+        n_in = self.weights[0].shape[1]
+        if x.shape[-1] != n_in:
+            raise StateError(f"CellMLP takes {n_in} features per cell, got {x.shape[-1]} (an input given to a "
+                             "model whose update was not sized for it?)")
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             x = x @ w.T + b
             if i < len(self.weights) - 1:

@@ -11,8 +11,12 @@ from jaxtyping import Array
 
 from .._boundary import Boundary, pad
 from .._errors import ConfigError
+from .._validation import check_int
 
 Neighbourhood = Literal["moore", "von_neumann"]
+
+MAX_OFFSETS = 1 << 16
+"""Most cells a neighbourhood may span (each is one shifted copy of the grid per step)."""
 
 
 def neighbourhood_offsets(
@@ -22,10 +26,15 @@ def neighbourhood_offsets(
 
     Moore: every offset with max-norm <= radius; von Neumann: L1-norm <= radius.
     """
-    if kind not in ("moore", "von_neumann"):
+    if not isinstance(kind, str) or kind not in ("moore", "von_neumann"):
         raise ConfigError(f"unknown neighbourhood {kind!r}; expected 'moore' or 'von_neumann'")
-    if radius < 1 or num_spatial_dims < 1:
-        raise ConfigError(f"radius and num_spatial_dims must be >= 1, got {radius}, {num_spatial_dims}")
+    radius = check_int("radius", radius, minimum=1)
+    num_spatial_dims = check_int("num_spatial_dims", num_spatial_dims, minimum=1)
+    if (2 * radius + 1) ** num_spatial_dims > MAX_OFFSETS:
+        raise ConfigError(
+            f"a radius-{radius} neighbourhood in {num_spatial_dims}-D spans "
+            f"{2 * radius + 1}**{num_spatial_dims} cells; the limit is {MAX_OFFSETS}"
+        )
     rng = range(-radius, radius + 1)
     offsets = []
     for o in itertools.product(rng, repeat=num_spatial_dims):

@@ -20,13 +20,14 @@ import json
 import os
 import re
 import shutil
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .._errors import DataError
+from .._validation import parse_json
+from ._files import cache_folder, fetch, read_bytes
 
 TASK_TYPES: tuple[str, ...] = (
     "1d_denoising_1c", "1d_denoising_mc", "1d_fill", "1d_flip", "1d_hollow", "1d_mirror",
@@ -42,6 +43,12 @@ REPO_ZIP = "https://github.com/khalil-research/1D-ARC/archive/refs/heads/main.zi
 # change); when None, each task file is still parsed strictly and the archive's sha256 is
 # written next to the cache so later reads can be compared with it.
 REPO_ZIP_SHA256: str | None = None
+MAX_TASK_BYTES = 1 << 20
+"""Largest task file read (1D-ARC's are under 3 KB)."""
+MAX_ROW_LENGTH = 4096
+MAX_PAIRS = 1000
+MAX_JSON_DEPTH = 8
+MAX_ARCHIVE_BYTES = 1 << 28
 _FILE_RE = re.compile(r"^(1d_[a-z0-9_]+)_(\d+)\.json$")
 
 
@@ -67,17 +74,29 @@ def _row(value, path: Path, where: str) -> np.ndarray:
     row = value[0]
     if not row:
         raise DataError(f"{path}: {where} is an empty row")
+    if len(row) > MAX_ROW_LENGTH:
+        raise DataError(f"{path}: {where} has {len(row)} cells; the limit is {MAX_ROW_LENGTH}")
     for c in row:
         if isinstance(c, bool) or not isinstance(c, int):
-            raise DataError(f"{path}: {where} holds {c!r}, not an integer colour")
+            raise DataError(f"{path}: {where} holds {_short(c)}, not an integer colour")
         if not 0 <= c < NUM_COLOURS:
-            raise DataError(f"{path}: {where} holds colour {c} outside 0-9")
+            raise DataError(f"{path}: {where} holds colour {_short(c)} outside 0-9")
     return np.asarray(row, np.int8)
 
 
 def _short(value) -> str:
-    text = json.dumps(value) if not isinstance(value, (bytes, bytearray)) else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        text = json.dumps(value) if not isinstance(value, (bytes, bytearray)) else repr(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(type(value).__name__)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _loads(raw: bytes, where: str):
+    """Parse a task's JSON strictly (see :func:`cax_zoo._validation.parse_json`)."""
+    return parse_json(raw, what=where, max_depth=MAX_JSON_DEPTH, error=DataError)
 
 
 def parse_task(payload: dict, path: Path, *, task_type: str, index: int) -> Arc1DTask:
@@ -91,6 +110,8 @@ def parse_task(payload: dict, path: Path, *, task_type: str, index: int) -> Arc1
             raise DataError(f"{path}: missing or non-list {split!r} (expected a list of input/output pairs)")
         if not pairs:
             raise DataError(f"{path}: empty {split!r} list (a task needs at least one {split} pair)")
+        if len(pairs) > MAX_PAIRS:
+            raise DataError(f"{path}: {len(pairs)} {split} pairs; the limit is {MAX_PAIRS}")
         out = []
         for i, pair in enumerate(pairs):
             if not isinstance(pair, dict) or "input" not in pair or "output" not in pair:
@@ -111,12 +132,7 @@ def read_task(path: str | os.PathLike) -> Arc1DTask:
     m = _FILE_RE.match(path.name)
     if not m:
         raise DataError(f"{path}: not a 1D-ARC task file name (expected <task_type>_<i>.json)")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"1D-ARC task file not found: {path}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: not valid JSON: {e}") from None
+    payload = _loads(read_bytes(path, max_bytes=MAX_TASK_BYTES, what="1D-ARC task file"), str(path))
     return parse_task(payload, path, task_type=m.group(1), index=int(m.group(2)))
 
 
@@ -132,7 +148,7 @@ def data_folder(data: str | os.PathLike | None = None, *, download: bool = True)
         c = Path(os.environ["CAX_ZOO_DATA"]) / "1d-arc"
         if c.is_dir() and _task_files(c):
             return c
-    cache = Path(os.environ.get("CAX_ZOO_CACHE", Path.home() / ".cache" / "cax_zoo")) / "1d-arc"
+    cache = cache_folder("1d-arc")
     if not _task_files(cache):
         if not download:
             raise DataError(f"1D-ARC not found (set CAX_ZOO_DATA or pass a folder); cache {cache} is empty")
@@ -155,9 +171,8 @@ def download_arc1d(cache: Path, *, url: str = REPO_ZIP, sha256: str | None = REP
     """Download the 1D-ARC repository archive and unpack ``dataset/<type>/*.json`` into
     ``cache``; verify the archive's sha256 when pinned and parse every file strictly."""
     try:
-        with urllib.request.urlopen(url, timeout=120) as r:
-            payload = r.read()
-    except OSError as e:
+        payload = fetch(url, max_bytes=MAX_ARCHIVE_BYTES)
+    except (OSError, ValueError) as e:
         raise DataError(f"could not download 1D-ARC from {url}: {e} (or set CAX_ZOO_DATA to a "
                         "folder with 1d-arc/)") from None
     digest = hashlib.sha256(payload).hexdigest()
@@ -173,11 +188,16 @@ def download_arc1d(cache: Path, *, url: str = REPO_ZIP, sha256: str | None = REP
     for info in archive.infolist():
         parts = Path(info.filename).parts
         if len(parts) >= 2 and parts[-2] in TASK_TYPES and _FILE_RE.match(parts[-1]):
-            raw = archive.read(info)
+            if info.file_size > MAX_TASK_BYTES:
+                raise DataError(f"{url}!{info.filename}: {info.file_size} bytes; the limit is {MAX_TASK_BYTES}")
             try:
-                payload_json = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise DataError(f"{url}!{info.filename}: not valid JSON: {e}") from None
+                with archive.open(info) as member:  # the header's size may lie: read at most the limit
+                    raw = member.read(MAX_TASK_BYTES + 1)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as e:
+                raise DataError(f"{url}!{info.filename}: cannot unpack: {e}") from None
+            if len(raw) > MAX_TASK_BYTES:
+                raise DataError(f"{url}!{info.filename}: larger than the limit of {MAX_TASK_BYTES} bytes")
+            payload_json = _loads(raw, f"{url}!{info.filename}")
             m = _FILE_RE.match(parts[-1])
             parse_task(payload_json, Path(info.filename), task_type=m.group(1), index=int(m.group(2)))
             dest = tmp / parts[-2] / parts[-1]

@@ -25,7 +25,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import urllib.request
+from importlib import resources
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,11 @@ KERNEL_CORES = ("polynomial", "exponential", "rectangular", "staircase", "gaussi
 """Kernel cores; the catalogue's ``kn`` = 1..4 are the first four."""
 GROWTHS = ("polynomial", "gaussian", "rectangular")
 """Growth functions; the catalogue's ``gn`` = 1..3."""
+
+MAX_EXTENT = 4096
+"""Largest extent of an RLE pattern along any axis (a creature is tens of cells wide)."""
+MAX_CELLS = 1 << 22
+"""Most cells one RLE pattern may decode to."""
 
 _DELIMS = {"$": 1, "%": 2, "#": 3}
 _PREFIX = "pqrstuvwxy"
@@ -82,6 +89,7 @@ class Creature:
     growth: str
     cells: np.ndarray
     source: str
+    state_scale: int = 1
 
     @property
     def num_spatial_dims(self) -> int:
@@ -211,13 +219,13 @@ def parse_rle(text: str, dims: int, *, where: str = "cells") -> np.ndarray:
         raise DataError(f"{where}: expected an RLE string, got {type(text).__name__}")
     if dims not in (1, 2, 3, 4):
         raise DataError(f"{where}: RLE patterns have 1 to 4 dimensions, not {dims}")
-    body = text.strip()
+    body = _strip_header(text.strip(), dims, where)
     if "!" in body[:-1]:
         raise DataError(f"{where}: '!' may only end the pattern")
     body = body.rstrip("!")
     # stacks[0] is the current row, stacks[d] the current block of dimension d
     stacks: list[list] = [[] for _ in range(dims)]
-    count, prefix = "", ""
+    count, prefix, total = "", "", 0
     closing = {2: "$", 3: "%", 4: "#"}.get(dims, "")  # Chan appends the top-level delimiter
     for i, ch in enumerate(body + closing):
         if ch.isspace():
@@ -232,9 +240,13 @@ def parse_rle(text: str, dims: int, *, where: str = "cells") -> np.ndarray:
                 raise DataError(f"{where}: bad cell value {prefix + ch!r} at position {i}")
             prefix = ch
             continue
+        if len(count) > 9:
+            raise DataError(f"{where}: repeat count {count[:12]}... at position {i} is too large")
         n = int(count) if count else 1
         if count and n == 0:
             raise DataError(f"{where}: zero repeat count at position {i}")
+        if n > MAX_EXTENT:
+            raise DataError(f"{where}: repeat count {n} at position {i} exceeds {MAX_EXTENT} cells")
         if ch in _DELIMS and not prefix:
             level = _DELIMS[ch]
             if level > dims - 1:
@@ -243,9 +255,16 @@ def parse_rle(text: str, dims: int, *, where: str = "cells") -> np.ndarray:
                 stacks[d + 1].append(stacks[d])
                 stacks[d + 1].extend([] for _ in range(n - 1))
                 stacks[d] = []
+                if len(stacks[d + 1]) > MAX_EXTENT:
+                    raise DataError(f"{where}: more than {MAX_EXTENT} rows/layers at position {i}")
         else:
             v = _value(prefix + ch, f"{where} (position {i})")
+            if len(stacks[0]) + n > MAX_EXTENT:
+                raise DataError(f"{where}: a row longer than {MAX_EXTENT} cells at position {i}")
             stacks[0].extend([v] * n)
+            total += n
+            if total > MAX_CELLS:
+                raise DataError(f"{where}: more than {MAX_CELLS} cells")
         count, prefix = "", ""
     if count or prefix:
         raise DataError(f"{where}: pattern ends in the middle of a token")
@@ -253,13 +272,26 @@ def parse_rle(text: str, dims: int, *, where: str = "cells") -> np.ndarray:
     if dims == 1:
         arr = np.asarray(top, np.float32)
     else:
-        arr = _cubify(top, dims)
+        arr = _cubify(top, dims, where)
     if arr.size == 0 or not np.any(arr):
         raise DataError(f"{where}: the pattern is empty")
     return arr / np.float32(255.0)
 
 
-def _cubify(nested: list, dims: int) -> np.ndarray:
+def _strip_header(body: str, dims: int, where: str) -> str:
+    """Drop an optional Golly-style header line ``x = 20, y = 20[, ...]`` after checking
+    its extents (at most :data:`MAX_EXTENT` each), so a hostile header fails before any
+    allocation."""
+    first, _, rest = body.partition("\n")
+    if not re.match(r"^\s*x\s*=", first):
+        return body
+    for key, value in re.findall(r"\b([xyz])\s*=\s*([^,\s]+)", first):
+        if not value.isdigit() or len(value) > 9 or not 1 <= int(value) <= MAX_EXTENT:
+            raise DataError(f"{where}: header {key} = {value[:12]} must be an extent in 1..{MAX_EXTENT}")
+    return rest.strip()
+
+
+def _cubify(nested: list, dims: int, where: str = "cells") -> np.ndarray:
     shape = [0] * dims
 
     def measure(x, d):
@@ -269,6 +301,8 @@ def _cubify(nested: list, dims: int) -> np.ndarray:
                 measure(y, d + 1)
 
     measure(nested, 0)
+    if int(np.prod(shape, dtype=np.int64)) > MAX_CELLS:
+        raise DataError(f"{where}: the pattern's bounding box {shape} holds more than {MAX_CELLS} cells")
     out = np.zeros(shape, np.float32)
 
     def fill(x, d, index):
@@ -368,110 +402,24 @@ def parse_entry(entry: dict[str, Any], *, dims: int, source: str = "") -> Creatu
 
 
 # ------------------------------------------------------------------------- expanded universe
-TESSELLATIUM_SOURCE = (
-    "pattern[\"aquarium\"] (\"Tessellatium gyrans\", R=12, T=2, 15 kernels, 3x18x24 cells) of Bert "
-    "Chan's tutorial notebook 'From Conway to Lenia', section 'Multiple channels': "
-    "github.com/OpenLenia/Lenia-Tutorial, Tutorial_From_Conway_to_Lenia_(w_o_results).ipynb "
-    "(commit 87734d7c; MIT licence, (c) 2021 Open Science Lenia), "
-    "https://colab.research.google.com/github/OpenLenia/Lenia-Tutorial/blob/main/Tutorial_From_Conway_to_Lenia.ipynb. "
-    "Code VT049W as in maxencefaldor/Leniabreeder lenia/patterns.py (same kernels and cells, "
-    "named 'Aquarium (self-replicating)')"
-)
+TESSELLATIUM_FILE = "lenia_tessellatium.json"
+"""Package data: Chan's three-channel, fifteen-kernel Tessellatium gyrans (his tutorial's
+``pattern["aquarium"]``) as ``{"source", "note", "entry"}``, ``entry`` in the catalogue's
+multi-channel form (cells as one list of rows per channel)."""
 
-_T0 = [
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.04, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0.49, 1.0, 0, 0.03, 0.49, 0.49, 0.28, 0.16, 0.03, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.6, 0.47, 0.31, 0.58, 0.51, 0.35, 0.28, 0.22, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0.15, 0.32, 0.17, 0.61, 0.97, 0.29, 0.67, 0.59, 0.88, 1.0, 0.92, 0.8, 0.61, 0.42, 0.19, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0.25, 0.64, 0.26, 0.92, 0.04, 0.24, 0.97, 1.0, 1.0, 1.0, 1.0, 0.97, 0.71, 0.33, 0.12, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0.38, 0.84, 0.99, 0.78, 0.67, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.95, 0.62, 0.37, 0, 0],
-    [0, 0, 0, 0, 0.04, 0.11, 0, 0.69, 0.75, 0.75, 0.91, 1.0, 1.0, 0.89, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.81, 0.42, 0.07, 0],
-    [0, 0, 0, 0, 0.44, 0.63, 0.04, 0, 0, 0, 0.11, 0.14, 0, 0.05, 0.64, 1.0, 1.0, 1.0, 1.0, 1.0, 0.92, 0.56, 0.23, 0],
-    [0, 0, 0, 0, 0.11, 0.36, 0.35, 0.2, 0, 0, 0, 0, 0, 0, 0.63, 1.0, 1.0, 1.0, 1.0, 1.0, 0.96, 0.49, 0.26, 0],
-    [0, 0, 0, 0, 0, 0.4, 0.37, 0.18, 0, 0, 0, 0, 0, 0.04, 0.41, 0.52, 0.67, 0.82, 1.0, 1.0, 0.91, 0.4, 0.23, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.04, 0, 0.05, 0.45, 0.89, 1.0, 0.66, 0.35, 0.09, 0],
-    [0, 0, 0.22, 0, 0, 0, 0.05, 0.36, 0.6, 0.13, 0.02, 0.04, 0.24, 0.34, 0.1, 0, 0.04, 0.62, 1.0, 1.0, 0.44, 0.25, 0, 0],
-    [0, 0, 0, 0.43, 0.53, 0.58, 0.78, 0.9, 0.96, 1.0, 1.0, 1.0, 1.0, 0.71, 0.46, 0.51, 0.81, 1.0, 1.0, 0.93, 0.19, 0.06, 0, 0],
-    [0, 0, 0, 0, 0.23, 0.26, 0.37, 0.51, 0.71, 0.89, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.42, 0.06, 0, 0, 0],
-    [0, 0, 0, 0, 0.03, 0, 0, 0.11, 0.35, 0.62, 0.81, 0.93, 1.0, 1.0, 1.0, 1.0, 1.0, 0.64, 0.15, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0.06, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0.05, 0.09, 0.05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0] * 24,
-]
-_T1 = [
-    [0] * 24,
-    [0] * 24,
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.02, 0.28, 0.42, 0.44, 0.34, 0.18, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.34, 1.0, 1.0, 1.0, 1.0, 1.0, 0.91, 0.52, 0.14, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.01, 0.17, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.93, 0.35, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.22, 0.92, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.59, 0.09],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.71, 0.16],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.01, 0.67, 0.83, 0.85, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.68, 0.17],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.21, 0.04, 0.12, 0.58, 0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 0.57, 0.13],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.07, 0, 0, 0, 0.2, 0.64, 0.96, 1.0, 1.0, 1.0, 0.9, 0.24, 0.01],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.13, 0.29, 0, 0, 0, 0.25, 0.9, 1.0, 1.0, 1.0, 1.0, 0.45, 0.05, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.13, 0.31, 0.07, 0, 0.46, 0.96, 1.0, 1.0, 1.0, 1.0, 0.51, 0.12, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0.26, 0.82, 1.0, 0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.3, 0.05, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0.28, 0.74, 1.0, 0.95, 0.87, 1.0, 1.0, 1.0, 1.0, 1.0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0.07, 0.69, 1.0, 1.0, 1.0, 1.0, 1.0, 0.96, 0.25, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.4, 0.72, 0.9, 0.83, 0.7, 0.56, 0.43, 0.14, 0, 0, 0, 0, 0, 0],
-    [0] * 24,
-    [0] * 24,
-]
-_T2 = [
-    [0] * 24,
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.04, 0.25, 0.37, 0.44, 0.37, 0.24, 0.11, 0.04, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0.19, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.4, 0.15, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0.14, 0.48, 0.83, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.4, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0.62, 0.78, 0.94, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.64, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0.02, 0.65, 0.98, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.78, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0.15, 0.48, 0.93, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.79, 0.05, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0.33, 0.56, 0.8, 1.0, 1.0, 1.0, 0.37, 0.6, 0.94, 1.0, 1.0, 1.0, 1.0, 0.68, 0.05, 0, 0, 0],
-    [0, 0, 0, 0, 0.35, 0.51, 0.76, 0.89, 1.0, 1.0, 0.72, 0.15, 0, 0.29, 0.57, 0.69, 0.86, 1.0, 0.92, 0.49, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0.38, 0.86, 1.0, 1.0, 0.96, 0.31, 0, 0, 0, 0, 0.02, 0.2, 0.52, 0.37, 0.11, 0, 0, 0, 0],
-    [0, 0, 0.01, 0, 0, 0.07, 0.75, 1.0, 1.0, 1.0, 0.48, 0.03, 0, 0, 0, 0, 0, 0.18, 0.07, 0, 0, 0, 0, 0],
-    [0, 0.11, 0.09, 0.22, 0.15, 0.32, 0.71, 0.94, 1.0, 1.0, 0.97, 0.54, 0.12, 0.02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0.06, 0.33, 0.47, 0.51, 0.58, 0.77, 0.95, 1.0, 1.0, 1.0, 1.0, 0.62, 0.12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0.04, 0.4, 0.69, 0.88, 0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 0.93, 0.68, 0.22, 0.02, 0, 0, 0.01, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0.39, 0.69, 0.91, 1.0, 1.0, 1.0, 1.0, 1.0, 0.85, 0.52, 0.35, 0.24, 0.17, 0.07, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0.29, 0.82, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.67, 0.29, 0.02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0.2, 0.51, 0.77, 0.96, 0.93, 0.71, 0.4, 0.16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0, 0, 0.08, 0.07, 0.03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-]
 
-TESSELLATIUM_GYRANS: dict[str, Any] = {
-    "code": "VT049W",
-    "name": "Tessellatium gyrans",
-    "cname": "",
-    "params": {
-        "R": 12, "T": 2, "kernel_core": "gaussian", "growth": "gaussian",
-        "kernels": [
-            {"b": "1", "m": 0.272, "s": 0.0595, "h": 0.138, "r": 0.91, "c0": 0, "c1": 0},
-            {"b": "1", "m": 0.349, "s": 0.1585, "h": 0.48, "r": 0.62, "c0": 0, "c1": 0},
-            {"b": "1,1/4", "m": 0.2, "s": 0.0332, "h": 0.284, "r": 0.5, "c0": 0, "c1": 0},
-            {"b": "0,1", "m": 0.114, "s": 0.0528, "h": 0.256, "r": 0.97, "c0": 1, "c1": 1},
-            {"b": "1", "m": 0.447, "s": 0.0777, "h": 0.5, "r": 0.72, "c0": 1, "c1": 1},
-            {"b": "5/6,1", "m": 0.247, "s": 0.0342, "h": 0.622, "r": 0.8, "c0": 1, "c1": 1},
-            {"b": "1", "m": 0.21, "s": 0.0617, "h": 0.35, "r": 0.96, "c0": 2, "c1": 2},
-            {"b": "1", "m": 0.462, "s": 0.1192, "h": 0.218, "r": 0.56, "c0": 2, "c1": 2},
-            {"b": "1", "m": 0.446, "s": 0.1793, "h": 0.556, "r": 0.78, "c0": 2, "c1": 2},
-            {"b": "11/12,1", "m": 0.327, "s": 0.1408, "h": 0.344, "r": 0.79, "c0": 0, "c1": 1},
-            {"b": "3/4,1", "m": 0.476, "s": 0.0995, "h": 0.456, "r": 0.5, "c0": 0, "c1": 2},
-            {"b": "11/12,1", "m": 0.379, "s": 0.0697, "h": 0.67, "r": 0.72, "c0": 1, "c1": 0},
-            {"b": "1", "m": 0.262, "s": 0.0877, "h": 0.42, "r": 0.68, "c0": 1, "c1": 2},
-            {"b": "1/6,1,0", "m": 0.412, "s": 0.1101, "h": 0.43, "r": 0.82, "c0": 2, "c1": 0},
-            {"b": "1", "m": 0.201, "s": 0.0786, "h": 0.278, "r": 0.82, "c0": 2, "c1": 1},
-        ],
-    },
-    "cells": [_T0, _T1, _T2],
-}
-"""Chan's three-channel, fifteen-kernel creature (his tutorial's ``pattern["aquarium"]``,
-see :data:`TESSELLATIUM_SOURCE`), in the catalogue's multi-channel entry form; it ships with
-the package (no data file). Kernels and cells are the notebook's, value for value (its ``h``
-sum to 2 per target channel, so with ``T=2`` each channel moves by the h-weighted mean growth
-per step). Under this rule the seed is a self-replicator: it divides (mass about x2.3 on
-128^2) rather than keeping its mass."""
+def _package_json(filename: str) -> dict[str, Any]:
+    raw = resources.files(__package__).joinpath(filename).read_bytes()
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataError(f"package data {filename} is not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("entry"), dict):
+        raise DataError(f"package data {filename}: expected an object with an 'entry' object")
+    return doc
 
 
 def tessellatium_gyrans() -> Creature:
-    return parse_entry(TESSELLATIUM_GYRANS, dims=2, source=TESSELLATIUM_SOURCE)
+    """Tessellatium gyrans (VT049W) from the package's JSON data file."""
+    doc = _package_json(TESSELLATIUM_FILE)
+    return parse_entry(doc["entry"], dims=2, source=str(doc.get("source", "")))

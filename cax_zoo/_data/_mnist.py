@@ -1,23 +1,23 @@
 """MNIST (LeCun, Cortes & Burges): the four standard IDX files, read strictly.
 
 Reads ``$CAX_ZOO_DATA/mnist/*.gz`` if present, else downloads the public originals into
-``$CAX_ZOO_CACHE/mnist`` (default ``~/.cache/cax_zoo/mnist``). Every file's decompressed
-bytes are checked against the canonical md5 sums; bad magic numbers, wrong sizes and
-truncated files raise :class:`~cax_zoo.DataError`.
+``$CAX_ZOO_CACHE/mnist`` (default ``~/.cache/cax_zoo/mnist``) through
+:mod:`cax_zoo._data._files`. Every file is decompressed as a stream capped at its known
+size, then its bytes are checked against the canonical md5 sums; bad magic numbers, wrong
+sizes, truncated files and gzip bombs raise :class:`~cax_zoo.DataError`.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import math
 import os
-import urllib.request
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from .._errors import DataError
+from ._files import cache_folder, download, find_folder, gunzip, read_bytes
 
 FILES = {
     ("train", "images"): "train-images-idx3-ubyte.gz",
@@ -38,58 +38,48 @@ MIRRORS = (
 )
 
 
+SIZES = {  # of the decompressed IDX files: header + data
+    "train-images-idx3-ubyte.gz": 16 + 60000 * 28 * 28,
+    "train-labels-idx1-ubyte.gz": 8 + 60000,
+    "t10k-images-idx3-ubyte.gz": 16 + 10000 * 28 * 28,
+    "t10k-labels-idx1-ubyte.gz": 8 + 10000,
+}
+MAX_IDX_BYTES = 1 << 26
+"""Largest decompressed IDX file :func:`read_idx` accepts by default (64 MiB)."""
+MAX_GZ_BYTES = 1 << 26
+"""Largest compressed file read (the MNIST training images are 9.9 MB)."""
+
+
 def data_folder(data: str | os.PathLike | None = None) -> Path:
     """The folder holding the MNIST files: ``data`` (a folder with the .gz files or with an
-    ``mnist/`` subfolder), else ``$CAX_ZOO_DATA/mnist``, else the download cache."""
-    candidates = []
-    if data is not None:
-        candidates += [Path(data), Path(data) / "mnist"]
-    elif os.environ.get("CAX_ZOO_DATA"):
-        candidates.append(Path(os.environ["CAX_ZOO_DATA"]) / "mnist")
-    for c in candidates:
-        if all((c / f).is_file() for f in FILES.values()):
-            return c
-    if data is not None:
-        raise DataError(f"no MNIST files ({', '.join(FILES.values())}) in {data} or {Path(data) / 'mnist'}")
-    cache = Path(os.environ.get("CAX_ZOO_CACHE", Path.home() / ".cache" / "cax_zoo")) / "mnist"
-    return cache
+    ``mnist/`` subfolder), else ``$CAX_ZOO_DATA/mnist``, else the download cache. A folder
+    holding only some of the four files is an error naming the missing ones."""
+    folder = find_folder("mnist", FILES.values(), data, label="MNIST")
+    return folder if folder is not None else cache_folder("mnist")
 
 
 def _download(folder: Path, filename: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    errors = []
-    for mirror in MIRRORS:
+    def verify(payload: bytes) -> str | None:
         try:
-            with urllib.request.urlopen(mirror + filename, timeout=60) as r:
-                payload = r.read()
-        except OSError as e:
-            errors.append(f"{mirror}: {e}")
-            continue
-        try:
-            raw = gzip.decompress(payload)
-        except (OSError, EOFError, zlib.error):
-            errors.append(f"{mirror}: not a gzip file")
-            continue
+            raw = gunzip(payload, max_bytes=SIZES[filename], what=filename)
+        except DataError as e:
+            return str(e)
         if hashlib.md5(raw).hexdigest() != MD5[filename]:
-            errors.append(f"{mirror}: checksum mismatch")
-            continue
-        tmp = folder / f".{filename}.tmp"
-        tmp.write_bytes(payload)
-        os.replace(tmp, folder / filename)
-        return
-    raise DataError(f"could not download MNIST file {filename}: " + "; ".join(errors)
-                    + " (or set CAX_ZOO_DATA to a folder with mnist/)")
+            return "checksum mismatch"
+        return None
+
+    download([m + filename for m in MIRRORS], folder / filename, max_bytes=MAX_GZ_BYTES,
+             verify=verify, what=f"MNIST file {filename}",
+             hint="or set CAX_ZOO_DATA to a folder with mnist/")
 
 
-def read_idx(path: str | os.PathLike, *, expected_md5: str | None = None) -> np.ndarray:
-    """Read one gzip IDX file (unsigned-byte data) strictly."""
+def read_idx(path: str | os.PathLike, *, expected_md5: str | None = None,
+             max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+    """Read one gzip IDX file (unsigned-byte data) strictly. The file is decompressed as a
+    stream and refused once it exceeds ``max_bytes`` (a gzip bomb) before any check runs."""
     path = Path(path)
-    try:
-        raw = gzip.decompress(path.read_bytes())
-    except FileNotFoundError:
-        raise DataError(f"MNIST file not found: {path}") from None
-    except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path} is not a valid gzip file (truncated or corrupt): {e}") from None
+    payload = read_bytes(path, max_bytes=MAX_GZ_BYTES, what="MNIST file")
+    raw = gunzip(payload, max_bytes=max_bytes, what=str(path))
     if expected_md5 is not None and hashlib.md5(raw).hexdigest() != expected_md5:
         raise DataError(f"{path} fails its md5 check (expected {expected_md5}): the file is corrupt or not MNIST")
     if len(raw) < 4:
@@ -104,7 +94,7 @@ def read_idx(path: str | os.PathLike, *, expected_md5: str | None = None) -> np.
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if len(raw) - header != size:
         raise DataError(
             f"{path}: IDX header announces shape {shape} ({size} bytes) but the file holds "
@@ -125,7 +115,8 @@ def load_mnist(split: str = "train", *, data: str | os.PathLike | None = None,
         filename = FILES[(split, kind)]
         if not (folder / filename).is_file():
             _download(folder, filename)
-        arr = read_idx(folder / filename, expected_md5=MD5[filename] if verify else None)
+        arr = read_idx(folder / filename, expected_md5=MD5[filename] if verify else None,
+                       max_bytes=SIZES[filename] if verify else MAX_IDX_BYTES)
         want = 3 if kind == "images" else 1
         if arr.ndim != want:
             raise DataError(f"{folder / filename}: expected {want}-D {kind}, got shape {arr.shape}")

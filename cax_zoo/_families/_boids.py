@@ -3,30 +3,27 @@ limits, in a periodic box (the update of the Cornell ECE 4760 boids lab)."""
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from .._automaton import AbstractAutomaton
 from .._blocks._cell_list import NeighbourMethod, find_neighbours
-from .._errors import ConfigError, StateError
+from .._errors import ConfigError
 from .._particles import (
+    AbstractParticleSystem,
     ParticleState,
     check_box,
     check_cell_options,
     check_dims,
-    check_particle_state,
     check_positive,
     check_size,
-    prepare_particle_state,
-    render_particles,
-    render_space_time,
 )
 from .._registry import register
+from .._validation import check_choice, check_float, check_int
 
 
 def order_parameter(velocities: Float[Array, "*batch N d"]) -> Float[Array, "*batch"]:
@@ -37,13 +34,115 @@ def order_parameter(velocities: Float[Array, "*batch N d"]) -> Float[Array, "*ba
     return jnp.linalg.norm(unit.mean(-2), axis=-1)
 
 
+class Neighbourhood(eqx.Module):
+    """What a boid sees: for each boid ``i`` and candidate ``j`` (``(N, M)``), the offset
+    ``dx = x_j - x_i`` (nearest periodic image), the candidate's velocity ``vj`` and whether
+    ``j`` is a real neighbour (``valid``; padding and self excluded), with the squared
+    distance ``r2``."""
+
+    dx: Float[Array, "N M d"]
+    vj: Float[Array, "N M d"]
+    valid: Bool[Array, "N M"]
+    r2: Float[Array, "N M"]
+
+
+class AbstractBoidsPolicy(eqx.Module):
+    """A boids policy: the velocity change of every boid from what it sees. Concrete
+    policies are final; :class:`Boids` takes any of them."""
+
+    @abc.abstractmethod
+    def __call__(self, seen: Neighbourhood, velocities: Float[Array, "N d"], *,
+                 key: PRNGKeyArray | None = None) -> Float[Array, "N d"]:
+        """``(N, d)`` velocity changes; ``key`` drives any noise (``None``: none)."""
+
+    @abc.abstractmethod
+    def config(self) -> dict[str, Any]:
+        """JSON-able settings (arrays, if any, are weights)."""
+
+
+class ReynoldsRules(AbstractBoidsPolicy):
+    """Reynolds' classic rules (the Cornell ECE 4760 boids lab's form): boids closer than
+    ``protected_range`` push away (``avoid_factor * sum (x_i - x_j)``); those within
+    ``visual_range`` pull towards their mean position (``centering_factor``) and mean
+    velocity (``matching_factor``); plus, as in CAX's policy, uniform noise in
+    ``[-noise, noise]`` per component when a key is given."""
+
+    visual_range: float = eqx.field(static=True)
+    protected_range: float = eqx.field(static=True)
+    centering_factor: float = eqx.field(static=True)
+    avoid_factor: float = eqx.field(static=True)
+    matching_factor: float = eqx.field(static=True)
+    noise: float = eqx.field(static=True)
+
+    def __call__(self, seen, velocities, *, key=None):
+        close = seen.valid & (seen.r2 < self.protected_range**2)
+        near = seen.valid & ~close & (seen.r2 < self.visual_range**2)
+        count = near.sum(1, keepdims=True).astype(velocities.dtype)
+        has = count > 0
+        safe = jnp.maximum(count, 1.0)
+        mean_dx = jnp.where(near[..., None], seen.dx, 0.0).sum(1) / safe
+        mean_v = jnp.where(near[..., None], seen.vj, 0.0).sum(1) / safe
+        cohesion = jnp.where(has, mean_dx * self.centering_factor, 0.0)
+        alignment = jnp.where(has, (mean_v - velocities) * self.matching_factor, 0.0)
+        separation = -jnp.where(close[..., None], seen.dx, 0.0).sum(1) * self.avoid_factor
+        out = cohesion + alignment + separation
+        if key is not None and self.noise > 0:
+            out = out + jax.random.uniform(key, out.shape, out.dtype, -self.noise, self.noise)
+        return out
+
+    def config(self) -> dict[str, Any]:
+        return {"noise": self.noise}
+
+
+class NeuralPolicy(AbstractBoidsPolicy):
+    """A learned policy (CAX's notebook swaps the rules for a small network): every
+    neighbour within ``visual_range`` gives features ``(dx / visual_range, dv / max_speed)``,
+    a shared MLP (``2d -> hidden -> hidden -> d``, tanh) maps each to a vote, and the boid's
+    velocity change is ``acceleration_scale`` times the mean vote. Parameters are arrays
+    (trainable with ``eqx.filter_grad``)."""
+
+    mlp: eqx.nn.MLP
+    visual_range: float = eqx.field(static=True)
+    max_speed: float = eqx.field(static=True)
+    acceleration_scale: float = eqx.field(static=True)
+    hidden: int = eqx.field(static=True)
+
+    def __init__(self, *, num_spatial_dims: int, visual_range: float, max_speed: float,
+                 hidden: int = 16, acceleration_scale: float = 1.0, key: PRNGKeyArray | None):
+        """``key`` draws the parameters; ``key=None`` gives all-zero parameters (the
+        skeleton that a weight file fills: it steers nothing)."""
+        self.hidden = check_int("hidden", hidden, minimum=1, maximum=1024)
+        self.visual_range, self.max_speed = float(visual_range), float(max_speed)
+        self.acceleration_scale = check_float("acceleration_scale", acceleration_scale, minimum=0.0, maximum=1e6)
+        d = num_spatial_dims
+        mlp = eqx.nn.MLP(2 * d, d, self.hidden, 2, activation=jnp.tanh,
+                         key=jax.random.PRNGKey(0) if key is None else key)
+        if key is None:
+            mlp = jax.tree_util.tree_map(lambda x: jnp.zeros_like(x) if eqx.is_array(x) else x, mlp)
+        self.mlp = mlp
+
+    def __call__(self, seen, velocities, *, key=None):
+        near = seen.valid & (seen.r2 < self.visual_range**2)
+        dv = seen.vj - velocities[:, None]
+        feats = jnp.concatenate([seen.dx / self.visual_range, dv / self.max_speed], axis=-1)
+        votes = jax.vmap(jax.vmap(self.mlp))(feats)
+        count = jnp.maximum(near.sum(1, keepdims=True), 1).astype(velocities.dtype)
+        return self.acceleration_scale * jnp.where(near[..., None], votes, 0.0).sum(1) / count
+
+    def config(self) -> dict[str, Any]:
+        return {"hidden": self.hidden, "acceleration_scale": self.acceleration_scale}
+
+
+POLICIES = ("reynolds", "neural")
+
+
 @register(
     "boids",
     description="Reynolds' boids: separation, alignment, cohesion and speed limits in a periodic box",
     paper="Reynolds 1987, Flocks, herds and schools: a distributed behavioral model (SIGGRAPH)",
     tags=("particles", "2d", "flocking"),
 )
-class Boids(AbstractAutomaton):
+class Boids(AbstractParticleSystem):
     """Reynolds' boids in a periodic box of side ``box_size``, in ``d`` dimensions.
 
     For boid ``i``, other boids closer than ``protected_range`` push it away
@@ -53,8 +152,16 @@ class Boids(AbstractAutomaton):
     ``[min_speed, max_speed]`` and ``x += dt * v`` (wrapped). Defaults are those of the
     Cornell ECE 4760 boids lab (Hunter Adams). Types only colour the boids.
 
+    The steering is pluggable: ``policy="reynolds"`` (default; :class:`ReynoldsRules` from
+    the factors above, with ``noise``), ``"neural"`` (a :class:`NeuralPolicy` drawn from
+    ``key``; without a key, zero parameters for a weight file to fill) or any
+    :class:`AbstractBoidsPolicy` module.
+
     State: :class:`~cax_zoo.ParticleState`.
     """
+
+    family = "boids"
+    policy: AbstractBoidsPolicy
 
     box_size: float = eqx.field(static=True)
     visual_range: float = eqx.field(static=True)
@@ -86,6 +193,11 @@ class Boids(AbstractAutomaton):
         num_spatial_dims: int = 2,
         neighbour_method: NeighbourMethod = "auto",
         max_occupancy: int = 64,
+        policy: str | AbstractBoidsPolicy = "reynolds",
+        noise: float = 0.0,
+        hidden: int = 16,
+        acceleration_scale: float = 1.0,
+        key: PRNGKeyArray | None = None,
     ):
         name = "boids"
         self.box_size = check_box(box_size, name, allow_none=False)
@@ -108,6 +220,16 @@ class Boids(AbstractAutomaton):
         self.num_types = num_types
         self.num_spatial_dims = check_dims(num_spatial_dims, name)
         self.neighbour_method, self.max_occupancy = check_cell_options(neighbour_method, max_occupancy, name)
+        if isinstance(policy, AbstractBoidsPolicy):
+            self.policy = policy
+        elif check_choice("policy", policy, POLICIES) == "reynolds":
+            self.policy = ReynoldsRules(self.visual_range, self.protected_range, self.centering_factor,
+                                        self.avoid_factor, self.matching_factor,
+                                        check_float("noise", noise, minimum=0.0, maximum=1e6))
+        else:
+            self.policy = NeuralPolicy(num_spatial_dims=self.num_spatial_dims, visual_range=self.visual_range,
+                                       max_speed=self.max_speed, hidden=hidden,
+                                       acceleration_scale=acceleration_scale, key=key)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -117,30 +239,26 @@ class Boids(AbstractAutomaton):
             "min_speed": self.min_speed, "max_speed": self.max_speed, "dt": self.dt,
             "num_types": self.num_types, "num_spatial_dims": self.num_spatial_dims,
             "neighbour_method": self.neighbour_method, "max_occupancy": self.max_occupancy,
+            "policy": "neural" if isinstance(self.policy, NeuralPolicy) else "reynolds",
+            **self.policy.config(),
         }
 
-    def steering(self, positions: Float[Array, "N d"], velocities: Float[Array, "N d"]) -> Float[Array, "N d"]:
-        """The velocity change from separation, cohesion and alignment."""
+    def neighbourhood(self, positions: Float[Array, "N d"], velocities: Float[Array, "N d"]) -> Neighbourhood:
+        """Every boid's candidates within ``visual_range`` (all pairs or a cell list)."""
         idx, dx, valid, _ = find_neighbours(
             positions, method=self.neighbour_method, box_size=self.box_size,
             cutoff=self.visual_range, max_occupancy=self.max_occupancy, name="boids",
         )
-        r2 = (dx * dx).sum(-1)
-        close = valid & (r2 < self.protected_range**2)
-        seen = valid & ~close & (r2 < self.visual_range**2)
         vj = jnp.concatenate([velocities, jnp.zeros((1, velocities.shape[1]), velocities.dtype)])[idx]
-        count = seen.sum(1, keepdims=True).astype(positions.dtype)
-        has = count > 0
-        safe = jnp.maximum(count, 1.0)
-        mean_dx = jnp.where(seen[..., None], dx, 0.0).sum(1) / safe
-        mean_v = jnp.where(seen[..., None], vj, 0.0).sum(1) / safe
-        cohesion = jnp.where(has, mean_dx * self.centering_factor, 0.0)
-        alignment = jnp.where(has, (mean_v - velocities) * self.matching_factor, 0.0)
-        separation = -jnp.where(close[..., None], dx, 0.0).sum(1) * self.avoid_factor
-        return cohesion + alignment + separation
+        return Neighbourhood(dx, vj, valid, (dx * dx).sum(-1))
+
+    def steering(self, positions: Float[Array, "N d"], velocities: Float[Array, "N d"], *,
+                 key: PRNGKeyArray | None = None) -> Float[Array, "N d"]:
+        """The velocity change the policy gives every boid."""
+        return self.policy(self.neighbourhood(positions, velocities), velocities, key=key)
 
     def step(self, state: ParticleState, input=None, *, key=None) -> ParticleState:
-        v = state.velocities + self.steering(state.positions, state.velocities)
+        v = state.velocities + self.steering(state.positions, state.velocities, key=key)
         speed = jnp.linalg.norm(v, axis=-1, keepdims=True)
         target = jnp.clip(speed, self.min_speed, self.max_speed)
         v = jnp.where(speed > 0, v * (target / jnp.maximum(speed, 1e-12)), v)
@@ -151,14 +269,6 @@ class Boids(AbstractAutomaton):
         """Polarisation ``|mean unit velocity|`` of a state (see :func:`order_parameter`)."""
         self.check_state(state)
         return order_parameter(state.velocities)
-
-    def check_state(self, state) -> int:
-        return check_particle_state(
-            state, name="boids", num_spatial_dims=self.num_spatial_dims, num_types=self.num_types
-        )
-
-    def prepare_state(self, state):
-        return prepare_particle_state(state)
 
     def init_state(self, size: int | None = None, *, key: PRNGKeyArray | None = None) -> ParticleState:
         """``size`` boids (default 200) uniform in the box with uniformly random headings
@@ -174,14 +284,3 @@ class Boids(AbstractAutomaton):
         speed = jax.random.uniform(ks, (n, 1), jnp.float32, self.min_speed, self.max_speed)
         t = jax.random.randint(kt, (n,), 0, self.num_types, jnp.int32)
         return ParticleState(x, heading * speed, t)
-
-    def render(self, state: ParticleState, *, size: int = 256) -> np.ndarray:
-        if self.check_state(state) != 0:
-            raise StateError("boids.render takes one unbatched state")
-        return render_particles(state, box_size=self.box_size, size=size)
-
-    def render_trajectory(self, trajectory: ParticleState) -> list[np.ndarray]:
-        """Frames of a trajectory; in 1-D, one space-time diagram (a row per sample)."""
-        if self.num_spatial_dims == 1:
-            return [render_space_time(trajectory, box_size=self.box_size)]
-        return AbstractAutomaton.render_trajectory(self, trajectory)

@@ -3,6 +3,7 @@ with ordinary or totalistic rule codes."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import equinox as eqx
@@ -16,8 +17,20 @@ from .._blocks import _bitpack
 from .._blocks._lookup import apply_table, pattern_index
 from .._blocks._neighbourhood import neighbourhood_offsets, shifted_views
 from .._errors import RuleError, StateError
+from .._keys import check_key
 from .._grid import AbstractGridAutomaton, palette_rgb
 from .._registry import register
+from .._validation import check_bool
+
+MAX_COLOURS = 256  # colours are stored as uint8
+MAX_RADIUS = 64
+MAX_RULE_DIGITS = 4000  # Python refuses int() of strings beyond 4300 digits
+MAX_TABLE = 1 << 16  # rule-table entries (k**(2r+1), or (2r+1)(k-1)+1 if totalistic)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def rule_table(rule: int, num_colours: int, radius: int, totalistic: bool) -> np.ndarray:
@@ -25,24 +38,41 @@ def rule_table(rule: int, num_colours: int, radius: int, totalistic: bool) -> np
     index ``i`` (read in base k, left cell most significant) or, if totalistic, for
     neighbourhood sum ``i``. Raises RuleError if ``rule`` is out of range."""
     if isinstance(rule, bool) or not isinstance(rule, (int, np.integer)):
-        raise RuleError(f"rule must be an integer, got {rule!r}")
-    if not isinstance(num_colours, (int, np.integer)) or num_colours < 2:
-        raise RuleError(f"num_colours must be an integer >= 2, got {num_colours!r}")
-    if not isinstance(radius, (int, np.integer)) or radius < 1:
-        raise RuleError(f"radius must be an integer >= 1, got {radius!r}")
+        raise RuleError(f"rule must be an integer, got {_short(rule)}")
+    if isinstance(num_colours, bool) or not isinstance(num_colours, (int, np.integer)) or not 2 <= num_colours <= MAX_COLOURS:
+        raise RuleError(f"num_colours must be an integer in 2..{MAX_COLOURS}, got {_short(num_colours)}")
+    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or not 1 <= radius <= MAX_RADIUS:
+        raise RuleError(f"radius must be an integer in 1..{MAX_RADIUS}, got {_short(radius)}")
     width = 2 * radius + 1
     size = width * (num_colours - 1) + 1 if totalistic else num_colours**width
-    if size > 1 << 24:
-        raise RuleError(f"a k={num_colours}, r={radius} rule table would have {size} entries; too large")
-    limit = num_colours**size
-    if not 0 <= int(rule) < limit:
+    if size > MAX_TABLE:
+        raise RuleError(f"a k={num_colours}, r={radius} rule table would have {size} entries; "
+                        f"the limit is {MAX_TABLE}")
+    rule = int(rule)
+    if rule < 0 or rule.bit_length() > size * int(num_colours - 1).bit_length() or rule >= num_colours**size:
         kind = "totalistic code" if totalistic else "rule"
-        raise RuleError(f"{kind} {rule} out of range for k={num_colours}, r={radius}: expected 0..{limit - 1}")
-    digits, r = [], int(rule)
-    for _ in range(size):
-        r, d = divmod(r, num_colours)
-        digits.append(d)
-    return np.array(digits, dtype=np.int32)
+        raise RuleError(f"{kind} {_short_int(rule)} out of range for k={num_colours}, r={radius}: "
+                        f"expected 0..{num_colours}**{size}-1")
+    return _digits(rule, int(num_colours), size).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _digits(n: int, base: int, count: int) -> np.ndarray:
+    """The ``count`` lowest base-``base`` digits of ``n``, least significant first
+    (divide and conquer: linear loops over a big integer would be quadratic)."""
+    if count <= 64:
+        out = []
+        for _ in range(count):
+            n, d = divmod(n, base)
+            out.append(d)
+        return np.array(out, dtype=np.int32)
+    half = count // 2
+    high, low = divmod(n, base**half)
+    return np.concatenate([_digits(low, base, half), _digits(high, base, count - half)])
+
+
+def _short_int(n: int) -> str:
+    return str(n) if n.bit_length() <= 200 else f"of {n.bit_length()} bits"
 
 
 @register("elementary", paper="Wolfram 1983, Statistical mechanics of cellular automata", tags=("classic", "1d"))
@@ -72,15 +102,15 @@ class Elementary(AbstractGridAutomaton):
         boundary: Boundary = "periodic",
     ):
         if isinstance(rule, str):
-            try:
-                rule = int(rule)
-            except ValueError:
-                raise RuleError(f"rule must be an integer, got {rule!r}") from None
-        rule_table(rule, num_colours, radius, bool(totalistic))  # validates
+            if not (rule.strip().isascii() and rule.strip().isdigit()) or len(rule) > MAX_RULE_DIGITS:
+                raise RuleError(f"rule must be an integer, got {_short(rule)}")
+            rule = int(rule)
+        totalistic = check_bool("totalistic", totalistic)
+        rule_table(rule, num_colours, radius, totalistic)  # validates rule, num_colours, radius
         self.rule = int(rule)
         self.num_colours = int(num_colours)
         self.radius = int(radius)
-        self.totalistic = bool(totalistic)
+        self.totalistic = totalistic
         self.boundary = check_boundary(boundary)
 
     @property
@@ -91,18 +121,9 @@ class Elementary(AbstractGridAutomaton):
         return {"rule": self.rule, "num_colours": self.num_colours, "radius": self.radius,
                 "totalistic": self.totalistic, "boundary": self.boundary}
 
-    def check_state(self, state) -> int:
-        """Shape and dtype as for every grid; a concrete state must also hold colours
-        ``0..num_colours-1`` only (a larger value would silently index past the table)."""
-        batch_dims = super().check_state(state)
-        if not isinstance(state, jax.core.Tracer):
-            values = np.asarray(state)
-            if values.dtype != np.bool_ and (values.min() < 0 or values.max() >= self.num_colours):
-                raise StateError(
-                    f"Elementary with num_colours={self.num_colours} expects cell values in "
-                    f"0..{self.num_colours - 1}, got values in {values.min()}..{values.max()}"
-                )
-        return batch_dims
+    def value_range(self) -> tuple[int, int]:
+        """Colours ``0..num_colours-1`` only (a larger value would index past the table)."""
+        return 0, self.num_colours - 1
 
     def step(self, state: Int[Array, "width 1"], input=None, *, key=None) -> Int[Array, "width 1"]:
         cells = state[:, 0]
@@ -118,6 +139,8 @@ class Elementary(AbstractGridAutomaton):
     def init_state(self, size: int | tuple[int] | None = None, *, key: PRNGKeyArray | None = None):
         """A single cell of colour 1 in the middle (``key=None``), or uniform random colours."""
         (width,) = self.spatial_shape(size, 256)
+        if key is not None:
+            check_key(key, error=StateError)
         if key is None:
             return jnp.zeros((width, 1), self.state_dtype).at[width // 2, 0].set(1)
         return jax.random.randint(key, (width, 1), 0, self.num_colours).astype(self.state_dtype)

@@ -14,6 +14,11 @@ from .._automaton import AbstractAutomaton
 from .._errors import ConfigError, RuleError, StateError
 from .._grid import palette_rgb
 from .._registry import register
+from .._resources import array_bytes, check_memory
+from .._keys import check_key
+from .._validation import INT32_MAX, check_size
+
+WORKING_BYTES_PER_CELL = 8  # the uint8 grid, its updated copy and the rendered frame
 
 TURNS: dict[str, int] = {"R": 1, "L": -1, "N": 0, "U": 2}
 """Turn letters: R(ight), L(eft), N(o turn), U(-turn), in quarter turns clockwise."""
@@ -77,7 +82,7 @@ class LangtonAnt(AbstractAutomaton):
 
     def __init__(self, rule: str = "RL", *, boundary: str = "periodic"):
         parse_turns(rule)
-        if boundary != "periodic":
+        if not isinstance(boundary, str) or boundary != "periodic":
             raise ConfigError(f"langton_ant supports only boundary='periodic', got {boundary!r}")
         self.rule = rule.strip().upper()
         self.boundary = boundary
@@ -118,6 +123,11 @@ class LangtonAnt(AbstractAutomaton):
                     f"rule {self.rule!r} has {self.num_colours} colours but the grid holds values "
                     f"{g.min()}..{g.max()}"
                 )
+        for name, x in (("position", pos), ("direction", direction)):
+            if not isinstance(x, jax.core.Tracer) and np.asarray(x).size:
+                v = np.asarray(x)
+                if v.min() < -INT32_MAX or v.max() > INT32_MAX:
+                    raise StateError(f"AntState.{name} holds {v.min()}..{v.max()}, beyond int32")
         return batch
 
     def prepare_state(self, state: AntState) -> AntState:
@@ -129,17 +139,11 @@ class LangtonAnt(AbstractAutomaton):
     def init_state(self, size: int | tuple[int, int] | None = None, *, key: PRNGKeyArray | None = None) -> AntState:
         """An empty grid (default 128x128) with the ant in the centre facing up; with ``key``,
         uniformly random colours instead of an empty grid."""
-        if size is None:
-            size = 128
-        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-            size = (int(size), int(size))
-        if (
-            not isinstance(size, (tuple, list))
-            or len(size) != 2
-            or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size)
-        ):
-            raise StateError(f"LangtonAnt needs 2 positive spatial extents, got {size!r}")
-        h, w = (int(s) for s in size)
+        size = check_size("LangtonAnt size", 128 if size is None else size, num_dims=2, error=StateError)
+        check_memory(array_bytes(size, WORKING_BYTES_PER_CELL), f"a {size[0]}x{size[1]} LangtonAnt grid")
+        h, w = size
+        if key is not None:
+            check_key(key, error=StateError)
         if key is None:
             grid = jnp.zeros((h, w, 1), jnp.uint8)
         else:

@@ -15,9 +15,19 @@ from jaxtyping import Array, PRNGKeyArray, UInt8
 from .._boundary import Boundary, check_boundary
 from .._blocks import _bitpack
 from .._blocks._neighbourhood import neighbour_sum
-from .._errors import ConfigError, RuleError
+from .._errors import RuleError, StateError
 from .._grid import AbstractGridAutomaton, as_image, palette_rgb
 from .._registry import register
+from .._keys import check_key
+from .._validation import check_float, check_int
+
+MAX_DIMS = 6  # 3**6 - 1 = 728 neighbours; the count table and a 3**6-cell grid still fit
+MAX_RULE_LENGTH = 4096  # a 6-D rule listing every count is about 3,000 characters
+
+
+def _clip(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 PRESETS: dict[str, str] = {
     "conway": "B3/S23",
@@ -42,17 +52,19 @@ def _counts(part: str, letter: str, max_count: int, rule: str) -> tuple[int, ...
     items = part.split(",") if "," in part else list(part)
     if len(items) == 2 and items[1] == "" and items[0].isdigit() and int(items[0]) > 9:
         items = items[:1]  # "10," is the single count 10 (format_rule writes it so)
+    if any(len(i) > 4 for i in items):
+        raise RuleError(f"bad rule string {_clip(rule)}: a neighbour count in {letter} has more than 4 digits")
     if "," in part and any(not i.isdigit() for i in items):
-        raise RuleError(f"bad rule string {rule!r}: empty or non-numeric entry in {letter}{part}")
+        raise RuleError(f"bad rule string {_clip(rule)}: empty or non-numeric entry in {letter}{part[:40]}")
     counts = [int(i) for i in items]
     for c in counts:
         if c > max_count:
             raise RuleError(
-                f"bad rule string {rule!r}: {letter}{c} is impossible, a cell has only "
+                f"bad rule string {_clip(rule)}: {letter}{c} is impossible, a cell has only "
                 f"{max_count} neighbours"
             )
     if len(set(counts)) != len(counts):
-        raise RuleError(f"bad rule string {rule!r}: repeated count in {letter}{part}")
+        raise RuleError(f"bad rule string {_clip(rule)}: repeated count in {letter}{part[:40]}")
     return tuple(sorted(counts))
 
 
@@ -64,13 +76,15 @@ def parse_rule(rule: str, num_spatial_dims: int = 2) -> tuple[tuple[int, ...], t
     with a trailing comma: ``"B10,/S4,5"``) raises RuleError.
     """
     if not isinstance(rule, str):
-        raise RuleError(f"rule must be a string like 'B3/S23', got {rule!r}")
+        raise RuleError(f"rule must be a string like 'B3/S23', got {_clip(rule)}")
+    if len(rule) > MAX_RULE_LENGTH:
+        raise RuleError(f"a Life rule string is at most {MAX_RULE_LENGTH} characters, got {len(rule)}")
     text = PRESETS.get(rule.strip().lower(), rule.strip())
     m = _RULE.match(text)
     if m is None:
         names = ", ".join(sorted(PRESETS))
         raise RuleError(
-            f"bad rule string {rule!r}: expected B<counts>/S<counts> such as 'B3/S23', or one "
+            f"bad rule string {_clip(rule)}: expected B<counts>/S<counts> such as 'B3/S23', or one "
             f"of {names}"
         )
     max_count = 3**num_spatial_dims - 1
@@ -104,8 +118,7 @@ class Life(AbstractGridAutomaton):
     state_dtype = jnp.uint8
 
     def __init__(self, rule: str = "B3/S23", *, boundary: Boundary = "periodic", num_spatial_dims: int = 2):
-        if isinstance(num_spatial_dims, bool) or not isinstance(num_spatial_dims, int) or num_spatial_dims < 1:
-            raise ConfigError(f"num_spatial_dims must be a positive integer, got {num_spatial_dims!r}")
+        num_spatial_dims = check_int("num_spatial_dims", num_spatial_dims, minimum=1, maximum=MAX_DIMS)
         self.birth, self.survive = parse_rule(rule, num_spatial_dims)
         self.boundary = check_boundary(boundary)
         self.num_spatial_dims = num_spatial_dims
@@ -130,6 +143,10 @@ class Life(AbstractGridAutomaton):
         nxt = table[alive.astype(jnp.int32), count.astype(jnp.int32)]
         return nxt.astype(state.dtype)[..., None]
 
+    def value_range(self) -> None:
+        """Any integer: every non-zero cell is alive."""
+        return None
+
     def prepare_state(self, state):
         """Any non-zero cell is alive (a plain cast would wrap e.g. 256 to 0)."""
         return (jnp.asarray(state) != 0).astype(self.state_dtype)
@@ -137,8 +154,9 @@ class Life(AbstractGridAutomaton):
     def init_state(self, size=None, *, key: PRNGKeyArray | None = None, density: float = 0.5):
         """A random soup (each cell alive with probability ``density``); ``key=None`` uses
         ``PRNGKey(0)``. Default size 128 per axis (32 in 3-D and above)."""
+        density = check_float("density", density, minimum=0.0, maximum=1.0)
         shape = self.spatial_shape(size, 128 if self.num_spatial_dims <= 2 else 32)
-        key = jax.random.PRNGKey(0) if key is None else key
+        key = jax.random.PRNGKey(0) if key is None else check_key(key, batch_shape=(), error=StateError)
         return jax.random.bernoulli(key, density, shape + (1,)).astype(self.state_dtype)
 
     def render(self, state) -> np.ndarray:

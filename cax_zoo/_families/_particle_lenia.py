@@ -8,23 +8,19 @@ from typing import Any, Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._automaton import AbstractAutomaton
 from .._blocks._cell_list import NeighbourMethod, find_neighbours, safe_norm
-from .._errors import ConfigError, StateError
+from .._errors import ConfigError
 from .._particles import (
+    AbstractParticleSystem,
     ParticleState,
     check_box,
     check_cell_options,
     check_dims,
-    check_particle_state,
     check_positive,
     check_size,
     prepare_particle_state,
-    render_particles,
-    render_space_time,
 )
 from .._registry import register
 
@@ -43,7 +39,7 @@ def peak(x: Array, mu: float, sigma: float) -> Array:
     "formulation (Google Research, Self-Organising Systems)",
     tags=("particles", "2d", "energy"),
 )
-class ParticleLenia(AbstractAutomaton):
+class ParticleLenia(AbstractParticleSystem):
     """Particle Lenia: ``N`` particles in ``d`` dimensions descending an energy field.
 
     For a point ``x`` and the other particles ``x_j``::
@@ -68,6 +64,7 @@ class ParticleLenia(AbstractAutomaton):
     ``mu_k + 4 sigma_k``, where the kernel is ``w_k e^-16 ~ 2.5e-9``); all pairs keep them.
     """
 
+    family = "particle_lenia"
     mu_k: float = eqx.field(static=True)
     sigma_k: float = eqx.field(static=True)
     w_k: float = eqx.field(static=True)
@@ -82,6 +79,7 @@ class ParticleLenia(AbstractAutomaton):
     max_occupancy: int = eqx.field(static=True)
     cutoff: float = eqx.field(static=True)
     hash_cells: int = eqx.field(static=True)
+    num_types: int = eqx.field(static=True, default=1)  # one species
 
     num_types = 1
 
@@ -179,14 +177,6 @@ class ParticleLenia(AbstractAutomaton):
         return ParticleState(x, v, state.types)
 
     # ------------------------------------------------------------------ state
-    def check_state(self, state) -> int:
-        return check_particle_state(
-            state, name="particle_lenia", num_spatial_dims=self.num_spatial_dims, num_types=1
-        )
-
-    def prepare_state(self, state):
-        return prepare_particle_state(state)
-
     def init_state(self, size: int | None = None, *, key: PRNGKeyArray | None = None) -> ParticleState:
         """``size`` particles (default 200, the paper's demo) uniform in a cube of side
         ``12 * (size / 200)^(1/d)`` centred on the origin (the paper: ``[-6, 6]^2``), or
@@ -200,14 +190,3 @@ class ParticleLenia(AbstractAutomaton):
         else:
             x = u * self.box_size
         return ParticleState(x, jnp.zeros_like(x), jnp.zeros((n,), jnp.int32))
-
-    def render(self, state: ParticleState, *, size: int = 256) -> np.ndarray:
-        if self.check_state(state) != 0:
-            raise StateError("particle_lenia.render takes one unbatched state")
-        return render_particles(state, box_size=self.box_size, size=size)
-
-    def render_trajectory(self, trajectory: ParticleState) -> list[np.ndarray]:
-        """Frames of a trajectory; in 1-D, one space-time diagram (a row per sample)."""
-        if self.num_spatial_dims == 1:
-            return [render_space_time(trajectory, box_size=self.box_size)]
-        return AbstractAutomaton.render_trajectory(self, trajectory)

@@ -11,22 +11,19 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._automaton import AbstractAutomaton
 from .._blocks._cell_list import NeighbourMethod, find_neighbours, safe_norm
-from .._errors import ConfigError, StateError
+from .._errors import ConfigError
 from .._particles import (
+    AbstractParticleSystem,
     ParticleState,
     check_box,
     check_cell_options,
     check_dims,
-    check_particle_state,
     check_positive,
     check_size,
-    prepare_particle_state,
-    render_particles,
-    render_space_time,
 )
 from .._registry import register
+from .._validation import check_int
 
 
 def life_force(r: Float[Array, "..."], a: Float[Array, "..."], beta: float) -> Float[Array, "..."]:
@@ -44,7 +41,7 @@ def life_force(r: Float[Array, "..."], a: Float[Array, "..."], beta: float) -> F
     paper="Ventrella, Clusters (2017); Mohr 2022, Particle Life (force profile and friction)",
     tags=("particles", "2d"),
 )
-class ParticleLife(AbstractAutomaton):
+class ParticleLife(AbstractParticleSystem):
     """Particle Life with ``num_types`` species in a periodic box.
 
     Particle ``i`` feels from each ``j`` within ``r_max`` the force
@@ -58,6 +55,7 @@ class ParticleLife(AbstractAutomaton):
     State: :class:`~cax_zoo.ParticleState`.
     """
 
+    family = "particle_life"
     attraction: Float[Array, "T T"]
     num_types: int = eqx.field(static=True)
     seed: int = eqx.field(static=True)
@@ -70,6 +68,7 @@ class ParticleLife(AbstractAutomaton):
     num_spatial_dims: int = eqx.field(static=True)
     neighbour_method: str = eqx.field(static=True)
     max_occupancy: int = eqx.field(static=True)
+    num_particles: int = eqx.field(static=True)
 
     def __init__(
         self,
@@ -86,9 +85,11 @@ class ParticleLife(AbstractAutomaton):
         num_spatial_dims: int = 2,
         neighbour_method: NeighbourMethod = "auto",
         max_occupancy: int = 256,
+        num_particles: int = 1000,
         key: PRNGKeyArray | None = None,
     ):
         name = "particle_life"
+        self.num_particles = check_int("num_particles", num_particles, minimum=1, maximum=1 << 20)
         if isinstance(num_types, bool) or not isinstance(num_types, int) or num_types < 1:
             raise ConfigError(f"{name}: num_types must be a positive integer, got {num_types!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -125,6 +126,7 @@ class ParticleLife(AbstractAutomaton):
             "force_factor": self.force_factor, "friction_half_life": self.friction_half_life,
             "dt": self.dt, "box_size": self.box_size, "num_spatial_dims": self.num_spatial_dims,
             "neighbour_method": self.neighbour_method, "max_occupancy": self.max_occupancy,
+            "num_particles": self.num_particles,
         }
 
     def forces(self, positions: Float[Array, "N d"], types) -> Float[Array, "N d"]:
@@ -147,32 +149,35 @@ class ParticleLife(AbstractAutomaton):
         x = jnp.mod(state.positions + v * self.dt, self.box_size)
         return ParticleState(x, v, state.types)
 
-    def check_state(self, state) -> int:
-        return check_particle_state(
-            state, name="particle_life", num_spatial_dims=self.num_spatial_dims, num_types=self.num_types
-        )
-
-    def prepare_state(self, state):
-        return prepare_particle_state(state)
-
     def init_state(self, size: int | None = None, *, key: PRNGKeyArray | None = None) -> ParticleState:
-        """``size`` particles (default 1000) uniform in the box, at rest, with uniformly
-        random types; ``key=None`` uses ``PRNGKey(0)``."""
-        n = check_size(size, "particle_life") or 1000
+        """``size`` particles (default ``num_particles``) uniform in the box, at rest, with
+        uniformly random types; ``key=None`` uses ``PRNGKey(0)``."""
+        n = check_size(size, "particle_life") or self.num_particles
         key = jax.random.PRNGKey(0) if key is None else key
         kx, kt = jax.random.split(key)
         x = jax.random.uniform(kx, (n, self.num_spatial_dims), jnp.float32, 0.0, self.box_size)
         t = jax.random.randint(kt, (n,), 0, self.num_types, jnp.int32)
         return ParticleState(x, jnp.zeros_like(x), t)
 
-    def render(self, state: ParticleState, *, size: int = 256) -> np.ndarray:
-        if self.check_state(state) != 0:
-            raise StateError("particle_life.render takes one unbatched state")
-        return render_particles(state, box_size=self.box_size, size=size)
 
-    def render_trajectory(self, trajectory: ParticleState) -> list[np.ndarray]:
-        """Frames of a trajectory; in 1-D, one space-time diagram (a row per sample)."""
-        if self.num_spatial_dims == 1:
-            return [render_space_time(trajectory, box_size=self.box_size)]
-        return AbstractAutomaton.render_trajectory(self, trajectory)
 
+
+CAX_R_MAX = 0.15
+
+
+@register(
+    "particle_life/cax",
+    description="Particle Life with the settings of CAX's notebook: 4096 particles, 6 types, dt 0.01, "
+    "friction half-life 0.01, r_max 0.15, beta 0.3, force 1",
+    paper="Faldor & Cully 2025, CAX (examples/30_particle_life.ipynb); Mohr 2022, Particle Life",
+    tags=("particles", "2d", "cax"),
+)
+def particle_life_cax(**overrides: Any) -> ParticleLife:
+    """CAX's Particle Life settings. CAX scales the summed force by ``force_factor`` alone
+    where Mohr (and :class:`ParticleLife`) scale it by ``r_max * force_factor``, so CAX's
+    force 1 is ``force_factor = 1 / r_max`` here. All pairs, as CAX computes them: with
+    ``r_max = 0.15`` the box has only 6x6 cells and clusters overfill them."""
+    config = dict(num_types=6, dt=0.01, friction_half_life=0.01, r_max=CAX_R_MAX, beta=0.3,
+                  force_factor=1.0 / CAX_R_MAX, num_particles=4096, neighbour_method="all_pairs")
+    config.update(overrides)
+    return ParticleLife(**config)

@@ -11,9 +11,13 @@ import numpy as np
 from jaxtyping import Array, Int, PRNGKeyArray
 
 from .._blocks._neighbourhood import neighbour_sum
-from .._errors import ConfigError, StateError
+from .._errors import StateError
 from .._grid import AbstractGridAutomaton, as_image
 from .._registry import register
+from .._keys import check_key
+from .._validation import INT32_MAX, check_choice, check_int
+
+MAX_DIMS = 6  # a 6-D pile of 16 cells per axis is already 16.7 million cells
 
 SANDPILE_COLOURS = np.array(
     [[0, 0, 0], [40, 90, 200], [240, 200, 40], [210, 40, 40]], dtype=np.uint8
@@ -47,12 +51,8 @@ class Sandpile(AbstractGridAutomaton):
     state_dtype = jnp.int32
 
     def __init__(self, *, boundary: str = "zero", num_spatial_dims: int = 2):
-        if boundary not in ("zero", "periodic"):
-            raise ConfigError(f"sandpile supports boundary 'zero' or 'periodic', got {boundary!r}")
-        if isinstance(num_spatial_dims, bool) or not isinstance(num_spatial_dims, int) or num_spatial_dims < 1:
-            raise ConfigError(f"num_spatial_dims must be a positive integer, got {num_spatial_dims!r}")
-        self.boundary = boundary
-        self.num_spatial_dims = num_spatial_dims
+        self.boundary = check_choice("boundary", boundary, ("zero", "periodic"))
+        self.num_spatial_dims = check_int("num_spatial_dims", num_spatial_dims, minimum=1, maximum=MAX_DIMS)
 
     @property
     def threshold(self) -> int:
@@ -62,12 +62,18 @@ class Sandpile(AbstractGridAutomaton):
     def config(self) -> dict[str, Any]:
         return {"boundary": self.boundary, "num_spatial_dims": self.num_spatial_dims}
 
-    def check_state(self, state) -> int:
-        batch_dims = super().check_state(state)
-        if not isinstance(state, jax.core.Tracer) and np.dtype(state.dtype).kind == "i":
-            if np.asarray(state).min() < 0:
-                raise StateError("a sandpile cannot hold a negative number of grains")
-        return batch_dims
+    def value_range(self) -> tuple[int, int]:
+        """``0`` to ``2**31 - 1 - 2d`` grains: no negative piles, and a cell that receives
+        ``2d`` grains can not overflow ``int32`` (no cell ever grows past its start or
+        ``4d - 1``, so a state in range stays in range)."""
+        return 0, INT32_MAX - self.threshold
+
+    def _check_values(self, state) -> None:
+        if np.dtype(state.dtype).kind == "i":
+            low = np.asarray(state).min()
+            if low < 0:  # a clearer message than value_range's for the common mistake
+                raise StateError(f"a sandpile cannot hold a negative number of grains (got {low})")
+        super()._check_values(state)
 
     def step(self, state: Int[Array, "*spatial 1"], input=None, *, key=None) -> Int[Array, "*spatial 1"]:
         grains = state[..., 0]
@@ -80,8 +86,8 @@ class Sandpile(AbstractGridAutomaton):
     def stabilise(self, state: Int[Array, "*spatial 1"], max_steps: int = 1_000_000) -> Int[Array, "*spatial 1"]:
         """Topple (in parallel rounds) until every cell holds fewer than ``2d`` grains, or
         ``max_steps`` rounds have run. One unbatched state, or a batch (each its own loop)."""
-        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
-            raise StateError(f"max_steps must be a non-negative integer, got {max_steps!r}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or not 0 <= max_steps <= INT32_MAX:
+            raise StateError(f"max_steps must be an integer in 0..{INT32_MAX}, got {max_steps!r}")
         batch_dims = self.check_state(state)
         state = self.prepare_state(state)
         return _stabilise(self, state, int(max_steps), batch_dims)
@@ -101,11 +107,13 @@ class Sandpile(AbstractGridAutomaton):
         d = self.num_spatial_dims
         shape = self.spatial_shape(size, 64 if d <= 2 else 32)
         if key is not None:
+            check_key(key, error=StateError)
             return jax.random.randint(key, shape + (1,), 0, self.threshold).astype(jnp.int32)
         if grains is None:
             grains = {1: 2**6, 2: 2**12}.get(d, 2**10)
-        if isinstance(grains, bool) or not isinstance(grains, (int, np.integer)) or grains < 0:
-            raise StateError(f"grains must be a non-negative integer, got {grains!r}")
+        lo, hi = self.value_range()
+        if isinstance(grains, bool) or not isinstance(grains, (int, np.integer)) or not lo <= grains <= hi:
+            raise StateError(f"grains must be an integer in {lo}..{hi}, got {grains!r}")
         centre = tuple(n // 2 for n in shape) + (0,)
         return jnp.zeros(shape + (1,), jnp.int32).at[centre].set(int(grains))
 

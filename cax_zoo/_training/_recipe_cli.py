@@ -2,24 +2,40 @@
 
 ``python -m recipes.NAME [--config key=value ...] [--init pretrained|random]
 [--pretrained NAME_OR_REPO] [--resume] [--smoke] [--stop-after N] [--push-to-hub REPO_ID]
---out DIR`` (also ``cax-zoo train NAME ...``).
+[--overwrite] --out DIR`` (also ``cax-zoo train NAME ...``).
 
 A recipe declares its full-scale (paper) config and its ``--smoke`` config as dicts;
-``--config`` overrides entries, typed by the defaults, and rejects unknown keys.
+``--config`` overrides entries, typed by the defaults, and rejects unknown keys; values
+are range-checked (:func:`check_recipe_config`). Before any work, :func:`begin` checks the
+output folder, takes a lock on it (two runs cannot share an ``--out``) and refuses to
+replace a release there without ``--overwrite``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextvars
 import dataclasses
 import json
+import math
 import shlex
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._errors import CaxZooError, ConfigError
+from .._atomic import FolderLock, check_output_folder
+from .._errors import CaxZooError, ConfigError, WeightsError
+
+INT32_MAX = 2**31 - 1
+# tighter ranges for the config keys recipes share: (minimum, maximum) inclusive
+KNOWN_RANGES: dict[str, tuple[float, float]] = {
+    "steps": (1, 10**8), "train_steps": (1, 10**8), "batch_size": (1, 1 << 16), "pool_size": (1, 1 << 20),
+    "checkpoint_every": (1, INT32_MAX), "seed": (0, 2**32 - 1), "devices": (0, 1 << 16),
+    "max_live": (0, 1 << 24), "rollout_min": (1, 1 << 20), "rollout_max": (1, 1 << 20),
+    "lr_decay": (0.0, 1.0), "damage": (0, 1 << 16), "hidden_units": (1, 1 << 16),
+    "num_channels": (1, 4096), "target_size": (1, 4096), "padding": (0, 4096),
+}
 
 
 @dataclasses.dataclass
@@ -39,6 +55,9 @@ class RecipeRun:
     finish_now: bool
     options: argparse.Namespace  # the recipe's own extra arguments
     command: str  # the exact command line, for the model card
+    overwrite: bool = False  # --overwrite: a release in --out may be replaced
+    lock: FolderLock | None = None  # held on --out from begin() to the end of run_main
+    created_out: bool = False  # begin() made --out (removed again if the run leaves nothing in it)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -66,6 +85,8 @@ def _coerce(key: str, text: str, default: Any) -> Any:
         raise ConfigError(f"--config {key}: expected an integer, got {text!r}")
     if isinstance(default, float):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(float(value)):
+                raise ConfigError(f"--config {key}: expected a finite number, got {text!r}")
             return float(value)
         raise ConfigError(f"--config {key}: expected a number, got {text!r}")
     if isinstance(default, (list, tuple)):
@@ -86,7 +107,36 @@ def apply_overrides(base: Mapping[str, Any], pairs: list[str]) -> dict[str, Any]
         if key not in config:
             raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(config))}")
         config[key] = _coerce(key, text, config[key])
-    return config
+    return check_recipe_config(config)
+
+
+def check_recipe_config(config: Mapping[str, Any], *, source: str = "--config") -> dict[str, Any]:
+    """Range checks for a recipe config (from defaults, ``--config`` or a checkpoint):
+    numbers finite, integers within int32 and >= 0, learning rates in (0, 10], and the
+    shared keys of :data:`KNOWN_RANGES` within their ranges."""
+    for key, value in config.items():
+        where = f"{source} {key}"
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        if isinstance(value, (int, float)):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{where}: must be finite, got {value}")
+            if isinstance(value, int) and not 0 <= value <= INT32_MAX:
+                raise ConfigError(f"{where}: must be in [0, {INT32_MAX}], got {value}")
+            lo, hi = KNOWN_RANGES.get(key, (None, None))
+            if key == "lr" or key.endswith("_lr"):
+                lo, hi = 0.0, 10.0
+                if not lo < value <= hi:
+                    raise ConfigError(f"{where}: learning rate must be in (0, 10], got {value}")
+            elif lo is not None and not lo <= value <= hi:
+                raise ConfigError(f"{where}: must be in [{lo}, {hi}], got {value}")
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ConfigError(f"{where}: values must be finite, got {v}")
+                if isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT32_MAX:
+                    raise ConfigError(f"{where}: values must be within int32, got {v}")
+    return dict(config)
 
 
 def parse_recipe_args(
@@ -99,17 +149,21 @@ def parse_recipe_args(
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> RecipeRun:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog=f"cax-zoo train {name}", description=description)
+    invoked = INVOKED_AS.get() or name
+    parser = argparse.ArgumentParser(prog=f"cax-zoo train {invoked}", description=description)
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                         help=f"override a config entry (keys: {', '.join(sorted(full))})")
     parser.add_argument("--init", choices=("random", "pretrained"), default="random",
                         help="start from random weights (default) or fine-tune pretrained ones")
     parser.add_argument("--pretrained", default=None, metavar="NAME_OR_REPO",
-                        help=f"weights for --init pretrained: a released name (default {name}) "
-                             "or a Hugging Face Hub repo id")
+                        help=f"weights for --init pretrained: a released name (default {name}), "
+                             "hf://user/repo or a saved model folder")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     parser.add_argument("--smoke", action="store_true", help="a tiny config that runs in seconds (CI)")
-    parser.add_argument("--out", type=Path, default=None, help=f"output folder (default runs/{name})")
+    default_out = Path("runs") / name.replace("/", "_")
+    parser.add_argument("--out", type=Path, default=None, help=f"output folder (default {default_out}/)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a release already in --out (refused otherwise)")
     parser.add_argument("--push-to-hub", default=None, metavar="REPO_ID",
                         help="upload the released folder to this Hub repo when done")
     parser.add_argument("--stop-after", type=int, default=None, metavar="N",
@@ -123,16 +177,21 @@ def parse_recipe_args(
     args = parser.parse_args(argv)
     if args.finish_now and not args.resume:
         raise ConfigError("--finish-now needs --resume (it releases the checkpoint of a run)")
-    if args.stop_after is not None and args.stop_after < 1:
-        raise ConfigError(f"--stop-after must be >= 1, got {args.stop_after}")
+    if args.stop_after is not None and not 1 <= args.stop_after <= INT32_MAX:
+        raise ConfigError(f"--stop-after must be in [1, {INT32_MAX}], got {args.stop_after}")
     config = apply_overrides(smoke if args.smoke else full, args.config)
-    out = args.out if args.out is not None else Path("runs") / name.replace("/", "_")
-    command = "cax-zoo train " + " ".join(shlex.quote(a) for a in [name, *argv])
+    out = args.out if args.out is not None else default_out
+    command = "cax-zoo train " + " ".join(shlex.quote(a) for a in [invoked, *argv])
     return RecipeRun(
         name=name, config=config, init=args.init, pretrained=args.pretrained, resume=args.resume,
         smoke=args.smoke, out=out, push_to_hub=args.push_to_hub, stop_after=args.stop_after,
         progress=not args.no_progress, finish_now=args.finish_now, options=args, command=command,
+        overwrite=args.overwrite,
     )
+
+
+# the name `cax-zoo train NAME` was given (for the recipe's --help and the card's command)
+INVOKED_AS: contextvars.ContextVar[str | None] = contextvars.ContextVar("cax_zoo_recipe_invoked_as", default=None)
 
 
 # keys that say how a run is executed, not what it trains: a --config on --resume may change them
@@ -152,7 +211,7 @@ def resolve_resume(run: RecipeRun, saved_config: Mapping[str, Any], given: list[
                 f"--resume: --config {key}={run.config.get(key)!r} differs from the checkpoint's "
                 f"{saved_config[key]!r}; start a new --out instead"
             )
-    run.config = {**saved_config, **runtime}
+    run.config = check_recipe_config({**saved_config, **runtime}, source="checkpoint config")
 
 
 def check_fresh_out(run: RecipeRun) -> None:
@@ -167,49 +226,131 @@ def check_fresh_out(run: RecipeRun) -> None:
 
 
 def run_main(body: Callable[[RecipeRun], int], run_factory: Callable[[], RecipeRun]) -> int:
-    """Run a recipe body; user errors end in one line on stderr and exit status 2."""
+    """Run a recipe body; user errors end in one line on stderr and exit status 2. The
+    lock that :func:`begin` takes on ``--out`` is released at the end."""
+    run = None
     try:
         run = run_factory()
         return int(body(run) or 0)
     except CaxZooError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        if run is not None and run.lock is not None:
+            _remove_if_unused(run)  # while still holding the lock
+            run.lock.release()
+            run.lock = None
+            _BEGUN.pop(_out_key(run.out), None)
+
+
+def _remove_if_unused(run: RecipeRun) -> None:
+    """A run that failed before writing anything leaves no empty --out behind."""
+    from .._atomic import LOCK_FILE
+
+    if not run.created_out:
+        return
+    try:
+        if [p.name for p in run.out.iterdir()] == [LOCK_FILE]:
+            (run.out / LOCK_FILE).unlink()
+            run.out.rmdir()
+    except OSError:
+        pass
+
+
+def _released_of_family(family_type: type) -> list[str]:
+    """Released names whose model is a ``family_type`` (read from their config.json)."""
+    from .._pretrained import pretrained_folder
+    from .._registry import _FAMILY_OF_CLASS, list_models
+    from .._weights import CONFIG_FILE, read_config
+
+    family = _FAMILY_OF_CLASS.get(family_type)
+    names = []
+    for n in list_models(pretrained=True):
+        try:
+            if read_config(pretrained_folder(n) / CONFIG_FILE)["family"] == family:
+                names.append(n)
+        except (CaxZooError, TypeError):
+            continue
+    return names
 
 
 def initial_model(run: RecipeRun, create: Callable[[], Any]) -> Any:
     """The model a run starts from: ``create()`` for ``--init random``; for
-    ``--init pretrained``, ``--pretrained`` (a released name, a Hub repo id or a local
-    model folder; default the recipe's own released model)."""
+    ``--init pretrained``, ``--pretrained`` (a released name, ``hf://user/repo`` or a
+    local model folder; default the recipe's own released model), which must be of the
+    family that ``create()`` builds."""
     if run.init == "random":
         return create()
-    from .._registry import load, load_pretrained, pretrained_folder
+    import equinox as eqx
 
+    from .._pretrained import load, pretrained_folder
+    from .._registry import family_name
+
+    try:  # the class that create() builds, without computing its parameters
+        expected = type(eqx.filter_eval_shape(create))
+    except CaxZooError:
+        raise
+    except Exception:  # a constructor that needs concrete values: build it for real
+        expected = type(create())
     source = run.pretrained or run.name
-    if Path(source).is_dir():  # a folder written by save_pretrained / release
-        return load_pretrained(source)
-    if source == run.name and pretrained_folder(source) is None:
+    if run.pretrained is None and pretrained_folder(source) is None:
+        others = _released_of_family(expected)
+        if others:
+            from .._weights import CONFIG_FILE, read_config
+
+            cfg = read_config(pretrained_folder(others[0]) / CONFIG_FILE)["config"]
+            shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(cfg.items()))
+            hint = (f"; pass --pretrained {others[0]} (released: {', '.join(others)}), and --config "
+                    f"values that give its architecture ({others[0]}: {shown})")
+        else:
+            hint = "; pass --pretrained NAME, hf://user/repo or a saved folder"
+        raise ConfigError(f"--init pretrained: {source!r} has no released weights{hint}")
+    model = load(source)
+    if type(model) is not expected:
         raise ConfigError(
-            f"--init pretrained: no released weights for {source!r} in weights/; pass "
-            "--pretrained NAME_OR_HUB_REPO"
+            f"--pretrained {source}: a {family_name(model)} model ({type(model).__name__}); this recipe "
+            f"trains {expected.__name__}"
         )
-    return load(source)
+    return model
+
+
+# the runs that begin() started in this process, by --out (release_run finds --overwrite here)
+_BEGUN: dict[str, RecipeRun] = {}
+
+
+def _out_key(out: Path) -> str:
+    return str(Path(out).resolve())
+
+
+def begun_run(out: str | Path) -> RecipeRun | None:
+    """The run begun (by :func:`begin`) on output folder ``out`` in this process, if any."""
+    return _BEGUN.get(_out_key(Path(out)))
 
 
 def begin(run: RecipeRun) -> None:
-    """Checks before any work: a new run must not overwrite another's checkpoints; a
-    resumed run must have a checkpoint, whose config then replaces ``run.config``."""
-    from ._checkpoint import CHECKPOINT_JSON, has_checkpoint
+    """Checks before any work: ``--out`` is a folder that can be written (made if needed)
+    and no other run holds it (a lock is taken until the run ends); a release in it is not
+    replaced without ``--overwrite``; a new run must not overwrite another's checkpoints;
+    a resumed run must have a valid checkpoint, whose config then replaces ``run.config``."""
+    from .._weights import has_release
+    from ._checkpoint import CHECKPOINT_JSON, has_checkpoint, read_record
 
+    if not run.out.exists():
+        run.created_out = True
+    check_output_folder(run.out)
+    if run.lock is None:
+        run.lock = FolderLock(run.out).acquire()
+        _BEGUN[_out_key(run.out)] = run
+    if not run.overwrite and has_release(run.name, run.out):
+        raise WeightsError(f"{run.out / run.name} already holds a release of {run.name}; pass --overwrite "
+                           "to replace it, or choose another --out")
     check_fresh_out(run)
     if not run.resume:
         return
     if not has_checkpoint(run.checkpoint_dir):
-        from .._errors import WeightsError
-
         raise WeightsError(f"no checkpoint in {run.checkpoint_dir} (nothing to resume; run without --resume)")
-    try:
-        record = json.loads((run.checkpoint_dir / CHECKPOINT_JSON).read_text(encoding="utf-8"))
-        saved = dict(record["meta"]["config"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ConfigError(f"{run.checkpoint_dir / CHECKPOINT_JSON} has no readable config: {e}") from None
+    _, _, _, meta = read_record(run.checkpoint_dir / CHECKPOINT_JSON)
+    saved = meta.get("config")
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{run.checkpoint_dir / CHECKPOINT_JSON} has no readable config (meta field 'config')")
     resolve_resume(run, saved, run.options.config)

@@ -1,0 +1,21 @@
+"""A 1-D neural CA that solves 1D-ARC tasks by test-time training on their demonstrations:
+the model (:mod:`._model`), test-time training (:mod:`._ttt`), candidates and voting
+(:mod:`._solve`) and scoring (:mod:`._score`). Public as :mod:`cax_zoo.arc1d`."""
+
+from ._model import (
+    ARC_COLOURS as ARC_COLOURS,
+    FIXED as FIXED,
+    Arc1DNCA as Arc1DNCA,
+    RowPerceive as RowPerceive,
+    initial_states as initial_states,
+    logits as logits,
+)
+from ._score import evaluate as evaluate, format_table as format_table, score as score
+from ._solve import (
+    candidates as candidates,
+    majority_row as majority_row,
+    padded_length as padded_length,
+    solve as solve,
+    task_arrays as task_arrays,
+)
+from ._ttt import ADAPT as ADAPT, adapt as adapt, adapted_filter as adapted_filter, pairs_loss as pairs_loss

@@ -1,0 +1,219 @@
+"""The 1D-ARC neural CA.
+
+Each task of 1D-ARC (Xu et al. 2023) gives three demonstration pairs (input row -> output
+row, same length) and a test input. A cell of the NCA holds the one-hot colour of the input
+(10 channels, fixed), a validity mask (1 channel, fixed: 0 on padding) and ``hidden``
+channels whose first 10 are the logits of the output colour. Perception
+(:class:`RowPerceive`): a window of ``2 * radius + 1`` cells (and optionally the cells at
+the distances in ``far``, and with ``pooled`` the mean state of the row's real cells, the
+same for every cell) through a dense layer + ReLU; update: a zero-initialised linear layer
+added to the hidden channels of real cells (:class:`~cax_zoo.nca.NCAUpdate` from channel
+11, every cell firing, alive = the mask). It runs ``default_steps`` steps from zero hidden
+channels. ``ttt_*`` are the model's preferred test-time-training settings (:func:`solve`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from ..._blocks._nca import CellMLP, require_key
+from ..._data._arc1d import NUM_COLOURS
+from ..._errors import StateError
+from ..._nca._model import AbstractNCA, batch_states
+from ..._nca._perceive import AbstractPerceive, neighbourhood_patches
+from ..._nca._update import AliveMask, NCAUpdate
+from ..._registry import register
+from ..._validation import (
+    MAX_CHANNELS, MAX_HIDDEN, check_bool, check_choice, check_float, check_int, check_int_tuple,
+)
+
+FIXED = NUM_COLOURS + 1  # input one-hot + validity mask
+MAX_RADIUS = 64
+TTT_ADAPT = ("all", "bias")
+
+ARC_COLOURS = np.array(
+    [[0, 0, 0], [0, 116, 217], [255, 65, 54], [46, 204, 64], [255, 220, 0], [170, 170, 170],
+     [240, 18, 190], [255, 133, 27], [127, 219, 255], [135, 12, 37]], np.uint8)
+"""ARC's colour palette for colours 0-9."""
+
+
+class RowPerceive(AbstractPerceive):
+    """A learned layer over each cell's window ``offsets`` of a row (zero outside), plus,
+    with ``pooled``, the mean state of the row's real cells (``state[:, mask_channel]``
+    weighs them; padding-length invariant): ``relu(weight @ [window, mean] + bias)``.
+    ``weight`` ``(F, (K + pooled) * C)``, input index ``k * C + c``."""
+
+    weight: Float[Array, "F KC"]
+    bias: Float[Array, " F"]
+    offsets: tuple[tuple[int], ...] = eqx.field(static=True)
+    pooled: bool = eqx.field(static=True)
+    mask_channel: int = eqx.field(static=True)
+    num_channels: int = eqx.field(static=True)
+    num_features: int = eqx.field(static=True)
+    num_spatial_dims: int = eqx.field(static=True)
+
+    def __init__(self, offsets: Sequence[int], *, num_channels: int, num_features: int, pooled: bool,
+                 mask_channel: int, key: PRNGKeyArray):
+        self.offsets = tuple((int(o),) for o in offsets)
+        self.pooled, self.mask_channel = pooled, mask_channel
+        self.num_channels, self.num_features, self.num_spatial_dims = num_channels, num_features, 1
+        k = (len(self.offsets) + int(pooled)) * num_channels
+        lim = math.sqrt(6.0 / (k + num_features))
+        self.weight = jax.random.uniform(key, (num_features, k), jnp.float32, -lim, lim)
+        self.bias = jnp.zeros((num_features,), jnp.float32)
+
+    def __call__(self, state: Float[Array, "L C"]) -> Float[Array, "L F"]:
+        patches = neighbourhood_patches(state, self.offsets, "zero")
+        window = patches.reshape(state.shape[0], -1)
+        if self.pooled:
+            mask = state[:, self.mask_channel : self.mask_channel + 1]
+            mean = jnp.sum(state * mask, axis=0) / jnp.maximum(jnp.sum(mask), 1.0)
+            window = jnp.concatenate([window, jnp.broadcast_to(mean, state.shape)], axis=-1)
+        return jax.nn.relu(window @ self.weight.T + self.bias)
+
+
+def _evaluate(model, **kw):
+    from ._score import evaluate
+
+    return evaluate(model, **kw)
+
+
+@register(
+    "arc1d_nca",
+    description="1-D neural CA for 1D-ARC: pretrained on all training tasks, fine-tuned on each task's demonstrations at test time",
+    paper="Faldor & Cully 2025, 'CAX: Cellular Automata Accelerated in JAX' (ICLR 2025); 1D-ARC: Xu et al. 2023",
+    tags=("neural", "1d", "arc", "reasoning"),
+    recipe="recipes.arc1d_nca",
+    evaluate=_evaluate,
+)
+class Arc1DNCA(AbstractNCA):
+    """1-D NCA for 1D-ARC. State ``(L, 11 + hidden)`` float32: input one-hot (10), mask
+    (1), hidden channels (the first 10 are output-colour logits). ``key`` initialises the
+    parameters (required)."""
+
+    perceive: RowPerceive
+    update: NCAUpdate
+    hidden: int = eqx.field(static=True)
+    features: int = eqx.field(static=True)
+    radius: int = eqx.field(static=True)
+    far: tuple[int, ...] = eqx.field(static=True)
+    pooled: bool = eqx.field(static=True)
+    default_steps: int = eqx.field(static=True)
+    ttt_steps: int = eqx.field(static=True)
+    ttt_lr: float = eqx.field(static=True)
+    ttt_adapt: str = eqx.field(static=True)
+    ttt_restarts: int = eqx.field(static=True)
+    ttt_mirror: bool = eqx.field(static=True)
+    num_spatial_dims: int = eqx.field(static=True)
+    num_channels: int = eqx.field(static=True)
+
+    def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
+                 far: Sequence[int] = (), pooled: bool = False, default_steps: int = 24, ttt_steps: int = 150,
+                 ttt_lr: float = 3e-3, ttt_adapt: str = "all", ttt_restarts: int = 2,
+                 ttt_mirror: bool = False, key: PRNGKeyArray | None = None):
+        self.hidden = check_int("hidden", hidden, minimum=NUM_COLOURS, maximum=MAX_CHANNELS)
+        self.features = check_int("features", features, minimum=1, maximum=MAX_HIDDEN)
+        self.radius = check_int("radius", radius, minimum=1, maximum=MAX_RADIUS)
+        self.default_steps = check_int("default_steps", default_steps, minimum=1, maximum=10_000)
+        self.ttt_steps = check_int("ttt_steps", ttt_steps, minimum=1, maximum=1_000_000)
+        self.ttt_restarts = check_int("ttt_restarts", ttt_restarts, minimum=1, maximum=1024)
+        self.ttt_lr = check_float("ttt_lr", ttt_lr, minimum=0.0, maximum=1.0, open_minimum=True, open_maximum=True)
+        self.ttt_adapt = check_choice("ttt_adapt", ttt_adapt, TTT_ADAPT)
+        self.pooled = check_bool("pooled", pooled)
+        self.ttt_mirror = check_bool("ttt_mirror", ttt_mirror)
+        self.far = check_int_tuple("far", list(far) if isinstance(far, tuple) else far,
+                                   minimum=self.radius + 1, maximum=4096, max_length=16)
+        key = require_key(key)
+        self.num_spatial_dims = 1
+        self.num_channels = c = FIXED + self.hidden
+        r = self.radius
+        offsets = [*range(-r, r + 1), *(-d for d in self.far), *self.far]
+        self.perceive = RowPerceive(offsets, num_channels=c, num_features=self.features, pooled=self.pooled,
+                                    mask_channel=NUM_COLOURS, key=key)
+        self.update = NCAUpdate(CellMLP([self.features, self.hidden], key=key), fire_rate=1.0,
+                                first_channel=FIXED, alive=AliveMask(NUM_COLOURS, 0.5, neighbourhood=False))
+
+    def config(self) -> dict[str, Any]:
+        return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
+                "far": list(self.far), "pooled": self.pooled, "default_steps": self.default_steps,
+                "ttt_steps": self.ttt_steps, "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt,
+                "ttt_restarts": self.ttt_restarts, "ttt_mirror": self.ttt_mirror}
+
+    # ------------------------------------------------------------------ states
+    def initial_state(self, rows: Any, mask: Any = None) -> Float[Array, "*B L C"]:
+        """States for colour rows ``(L,)`` or ``(B, L)`` (ints 0-9); ``mask`` (same shape,
+        bool) marks real cells (default all); hidden channels zero."""
+        x = np.asarray(rows)
+        if x.ndim not in (1, 2) or x.size == 0 or x.dtype.kind not in "iu":
+            raise StateError(f"arc1d_nca expects integer colour rows (L,) or (B, L), got {x.dtype} {x.shape}")
+        if x.min() < 0 or x.max() >= NUM_COLOURS:
+            raise StateError(f"colours must be in 0-9, got {int(x.min())}..{int(x.max())}")
+        m = np.ones(x.shape, bool) if mask is None else np.asarray(mask, bool)
+        if m.shape != x.shape:
+            raise StateError(f"mask has shape {m.shape}, the rows {x.shape}")
+        return initial_states(jnp.asarray(x, jnp.int32), jnp.asarray(m), self.hidden)
+
+    def init_state(self, size=None, *, key: PRNGKeyArray | None = None, batch_size: int | None = None):
+        """A random 1D-ARC-like row: a block of one colour on background (``size`` cells,
+        default 32), drawn from ``key`` (from fresh entropy without one); ``batch_size``
+        rows from splits of ``key``."""
+        (n,) = self.spatial_shape(size, 32)
+
+        def one(k):
+            rng = np.random.default_rng(None if k is None else int(jax.random.randint(k, (), 0, 2**31 - 1)))
+            row = np.zeros(n, np.int32)
+            a = int(rng.integers(0, max(1, n - 3)))
+            row[a : a + int(rng.integers(1, max(2, n - a)))] = int(rng.integers(1, 10))
+            return self.initial_state(row)
+
+        if batch_size is not None and key is None:
+            key = jax.random.PRNGKey(int(np.random.default_rng().integers(0, 2**31 - 1)))
+        return batch_states(one, batch_size, key)
+
+    def predict_row(self, state) -> np.ndarray:
+        """Output colours ``(..., L)``: argmax of the logits (-1 on padding)."""
+        s = np.asarray(jax.device_get(state))
+        out = np.argmax(s[..., FIXED : FIXED + NUM_COLOURS], axis=-1)
+        return np.where(s[..., NUM_COLOURS] > 0.5, out, -1)
+
+    def render(self, state) -> np.ndarray:
+        """Two rows: the input colours over the predicted output colours (ARC palette)."""
+        s = np.asarray(jax.device_get(state), np.float32)
+        if s.ndim != 2:
+            raise StateError(f"render takes one unbatched state (L, C), got shape {s.shape}")
+        x = np.argmax(s[:, :NUM_COLOURS], -1)
+        y = np.maximum(self.predict_row(s), 0)
+        return ARC_COLOURS[np.stack([x, y])]
+
+    def render_trajectory(self, trajectory) -> list[np.ndarray]:
+        """One space-time diagram: the input row, then the predicted output at each
+        sampled time (top to bottom)."""
+        s = np.asarray(jax.device_get(trajectory), np.float32)
+        if s.ndim != 3:
+            raise StateError(f"render_trajectory takes one unbatched trajectory (T, L, C), got shape {s.shape}")
+        x = np.argmax(s[0, :, :NUM_COLOURS], -1)
+        y = np.maximum(self.predict_row(s), 0)
+        return [ARC_COLOURS[np.concatenate([x[None], y])]]
+
+
+def initial_states(x: Int[Array, "*B L"], mask: Array, hidden: int) -> Float[Array, "*B L C"]:
+    """Traceable states for colour rows ``x`` and validity ``mask``: one-hot input (zero on
+    padding), the mask, zero hidden channels."""
+    onehot = jax.nn.one_hot(x, NUM_COLOURS, dtype=jnp.float32)
+    m = mask.astype(jnp.float32)[..., None]
+    return jnp.concatenate([onehot * m, m, jnp.zeros(x.shape + (hidden,), jnp.float32)], axis=-1)
+
+
+def logits(model: Arc1DNCA, x: Int[Array, " L"], mask: Array, steps: int) -> Float[Array, "L 10"]:
+    """Output-colour logits after ``steps`` steps from colour row ``x`` (traceable, differentiable)."""
+    s = initial_states(x, mask, model.hidden)
+    s = jax.lax.fori_loop(0, steps, lambda _, s: model.step(s), s)
+    return s[:, FIXED : FIXED + NUM_COLOURS]

@@ -1,0 +1,132 @@
+"""The growing NCA: a 16-channel NCA that grows an image from a single seed cell.
+
+State ``(H, W, 16)`` float32: RGBA (premultiplied colour; alpha > 0.1 marks mature cells)
+and 12 hidden channels. Perception: identity and two Sobel filters per channel (48
+features); update: a 128-unit ReLU MLP with a zero-initialised output layer, applied with
+fire rate 0.5; a cell with no mature cell in its 3x3 neighbourhood before and after the
+update is set to zero (:class:`~cax_zoo.nca.NCAUpdate` with an :class:`~cax_zoo.nca.AliveMask`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..._blocks._nca import CellMLP, require_key
+from ..._boundary import Boundary, check_boundary
+from ..._errors import ConfigError, StateError
+from ..._nca._model import AbstractNCA, batch_states
+from ..._nca._perceive import KernelPerceive
+from ..._nca._update import AliveMask, NCAUpdate
+from ..._registry import register
+from ..._validation import MAX_CHANNELS, MAX_HIDDEN, check_float, check_int
+from ._targets import damage
+
+ALPHA = 3
+MAX_SIZE = 4096
+
+
+def _evaluate(model, **kw):
+    from ._evaluate import evaluate
+
+    return evaluate(model, **kw)
+
+
+@register(
+    "growing_nca",
+    description="Growing neural CA: grows a target RGBA image from one seed cell and regenerates it after damage",
+    paper="Mordvintsev, Randazzo, Niklasson & Levin 2020, Distill, 'Growing Neural Cellular Automata' "
+          "(doi:10.23915/distill.00023)",
+    tags=("neural", "2d", "morphogenesis"),
+    recipe="recipes.growing_nca",
+    evaluate=_evaluate,
+)
+class GrowingNCA(AbstractNCA):
+    """Growing NCA. State ``(H, W, num_channels)`` float32, RGBA first; ``size`` is the
+    default grid side (target + padding). ``key`` initialises the MLP (required)."""
+
+    perceive: KernelPerceive
+    update: NCAUpdate
+    num_channels: int = eqx.field(static=True)
+    hidden_units: int = eqx.field(static=True)
+    fire_rate: float = eqx.field(static=True)
+    alive_threshold: float = eqx.field(static=True)
+    boundary: Boundary = eqx.field(static=True)
+    size: int = eqx.field(static=True)
+    num_spatial_dims: int = eqx.field(static=True)
+
+    def __init__(self, *, num_channels: int = 16, hidden_units: int = 128, fire_rate: float = 0.5,
+                 alive_threshold: float = 0.1, boundary: Boundary = "zero", size: int = 72,
+                 key: PRNGKeyArray | None = None):
+        self.num_channels = check_int("num_channels", num_channels, minimum=4, maximum=MAX_CHANNELS)
+        self.hidden_units = check_int("hidden_units", hidden_units, minimum=1, maximum=MAX_HIDDEN)
+        self.size = check_int("size", size, minimum=3, maximum=MAX_SIZE)
+        self.fire_rate = check_float("fire_rate", fire_rate, minimum=0.0, maximum=1.0, open_minimum=True)
+        self.alive_threshold = check_float("alive_threshold", alive_threshold, minimum=0.0, maximum=1.0,
+                                           open_maximum=True)
+        self.boundary = check_boundary(boundary)
+        key = require_key(key)
+        self.num_spatial_dims = 2
+        c = self.num_channels
+        self.perceive = KernelPerceive(("identity", "sobel"), num_spatial_dims=2, num_channels=c,
+                                       boundary=self.boundary)
+        self.update = NCAUpdate(
+            CellMLP([self.perceive.num_features, self.hidden_units, c], key=key),
+            fire_rate=self.fire_rate,
+            alive=AliveMask(ALPHA, self.alive_threshold, neighbourhood=True, boundary=self.boundary))
+
+    def config(self) -> dict[str, Any]:
+        return {"num_channels": self.num_channels, "hidden_units": self.hidden_units,
+                "fire_rate": self.fire_rate, "alive_threshold": self.alive_threshold,
+                "boundary": self.boundary, "size": self.size}
+
+    def init_state(self, size=None, *, key: PRNGKeyArray | None = None,
+                   batch_size: int | None = None) -> Float[Array, "*B H W C"]:
+        """The single seed: every channel but RGB is 1 in the centre cell (``key`` unused);
+        ``batch_size`` stacks that many copies."""
+        h, w = self.spatial_shape(size, self.size)
+
+        def seed(_):
+            state = jnp.zeros((h, w, self.num_channels), jnp.float32)
+            return state.at[h // 2, w // 2, ALPHA:].set(1.0)
+
+        return batch_states(seed, batch_size, None)
+
+    def cli_setup(self, *, size=None, key=None, image=None):
+        if image is not None:
+            raise ConfigError("growing_nca grows from a seed and takes no --image")
+        return self.init_state(size, key=key), None
+
+    def damage_state(self, state: Float[Array, "*B H W C"]) -> Float[Array, "*B H W C"]:
+        """The cut used by :func:`evaluate` and ``cax-zoo run --damage-at``: a disc of
+        radius ``size / 5`` centred on the left of the middle is zeroed."""
+        h = state.shape[-3]
+        return damage(state, (h / 2, h / 2 - h / 8), h / 5)
+
+    def render(self, state) -> np.ndarray:
+        """RGBA over white: ``1 - alpha + rgb`` (colour is premultiplied), clipped."""
+        s = np.asarray(jax.device_get(state), np.float32)
+        if s.ndim != 3:
+            raise StateError(f"render takes one unbatched state (H, W, C), got shape {s.shape}")
+        return (to_rgb(s) * 255 + 0.5).astype(np.uint8)
+
+
+def to_rgb(state: Any) -> Any:
+    """The paper's rendering: premultiplied RGB over white, in [0, 1]."""
+    xp = jnp if isinstance(state, jax.Array) else np
+    a = xp.clip(state[..., ALPHA : ALPHA + 1], 0.0, 1.0)
+    return xp.clip(1.0 - a + state[..., :3], 0.0, 1.0)
+
+
+@register("growing_nca/lizard", description="Growing NCA trained to grow and regenerate the lizard emoji",
+          tags=("neural", "2d", "morphogenesis", "pretrained"),
+          paper="Mordvintsev et al. 2020, Distill, 'Growing Neural Cellular Automata'",
+          recipe="recipes.growing_nca", evaluate=_evaluate)
+def lizard(**config) -> GrowingNCA:
+    """The lizard (U+1F98E) regenerating model's architecture (weights from weights/)."""
+    return GrowingNCA(**config)

@@ -1,0 +1,103 @@
+"""The recipe driver: what every recipe does around its training step, written once.
+
+A recipe builds its model, optimiser state and data, then::
+
+    begin(run)                                   # checks, lock, resume config (before any work)
+    ...                                          # build trees = {"model": ..., "opt_state": ...}
+    trained = drive(run, trees, one_step, num_steps=cfg["steps"],
+                    checkpoint_every=cfg["checkpoint_every"], desc="name",
+                    place=lambda t: replicate(t, mesh) if mesh else t,
+                    meta={"seed": cfg["seed"], "key_data": key_data(key)})
+    if not trained.completed:
+        return 0                                 # stopped early: resume later
+    ...                                          # evaluate trained.trees["model"], write the card
+    finish(run, model, card=card, metrics=metrics)
+
+``drive`` resumes from the checkpoint in ``--out`` (checked: sha256, step within the run,
+meta well typed), places the trees (a mesh), runs the loop with periodic checkpoints, and
+reports the loss history and wall time; ``finish`` releases into ``--out`` (never over
+another release without ``--overwrite``) and pushes to the Hub if asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .._errors import WeightsError
+from ._checkpoint import load_checkpoint
+from ._loop import StepFn, train_loop
+from ._recipe_cli import RecipeRun
+from ._release import release_run
+
+
+@dataclasses.dataclass
+class Trained:
+    """What :func:`drive` hands back."""
+
+    trees: dict[str, Any]
+    history: list  # [[step, loss], ...] over the whole run, resumed parts included
+    completed: bool  # False when --stop-after stopped the run early
+    start_step: int  # the step the run (re)started from
+    steps_done: int  # steps trained in total
+    train_seconds: float  # wall time over the whole run, resumed parts included
+
+
+def drive(
+    run: RecipeRun,
+    trees: dict[str, Any],
+    step_fn: StepFn,
+    *,
+    num_steps: int,
+    checkpoint_every: int,
+    desc: str,
+    meta: Mapping[str, Any] | None = None,
+    place: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    log_every: int = 1,
+) -> Trained:
+    """Resume, place, loop, checkpoint: run ``step_fn(trees, step) -> (trees, loss)`` for
+    the steps of ``run`` that are not done yet.
+
+    ``trees`` are the fresh trees (the skeletons a checkpoint is read into on ``--resume``);
+    ``place`` moves them onto devices after resuming (replicate/shard over a mesh);
+    ``meta`` is stored in every checkpoint beside the config, command, loss history and
+    training time.
+    """
+    start, history, elapsed = 0, [], 0.0
+    if run.resume:
+        trees, start, saved = load_checkpoint(run.checkpoint_dir, trees)
+        if start > num_steps:
+            raise WeightsError(f"the checkpoint in {run.checkpoint_dir} is at step {start}, beyond this "
+                               f"run's {num_steps} steps")
+        history = list(saved.get("history", []))
+        elapsed = float(saved.get("train_seconds", 0.0))
+        print(f"resumed from step {start} of {num_steps}")
+    if place is not None:
+        trees = place(trees)
+    t0 = time.time()
+    extra = dict(meta or {})
+
+    def meta_fn(done: int, hist: list) -> dict[str, Any]:
+        return {"config": run.config, "command": run.command, "history": hist,
+                "train_seconds": elapsed + time.time() - t0, **extra}
+
+    trees, history, completed = train_loop(
+        step_fn, trees, start_step=start, num_steps=num_steps, checkpoint_dir=run.checkpoint_dir,
+        checkpoint_every=checkpoint_every, meta=meta_fn, history=history, stop_after=run.stop_after,
+        progress=run.progress, desc=desc, log_every=log_every, finish_now=run.finish_now)
+    if not completed:
+        print(f"stopped after step {run.stop_after}; continue with --resume")
+    steps_done = start if run.finish_now else (num_steps if completed else min(num_steps, run.stop_after or 0))
+    return Trained(trees=trees, history=history, completed=completed, start_step=start,
+                   steps_done=steps_done, train_seconds=round(elapsed + time.time() - t0, 1))
+
+
+def finish(run: RecipeRun, model: Any, *, card: str, metrics: Mapping[str, Any], name: str | None = None,
+           files: Mapping[str, bytes] | None = None) -> Path:
+    """Release ``model`` as ``name`` (default ``run.name``) into ``--out``, with its card,
+    metrics and extra ``files`` (figures); push it if ``--push-to-hub`` was given."""
+    return release_run(model, name or run.name, root=run.out, card=card, metrics=metrics,
+                       push_to_hub=run.push_to_hub, overwrite=run.overwrite, files=files)

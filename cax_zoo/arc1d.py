@@ -1,0 +1,44 @@
+"""1D-ARC (Xu et al. 2023) and the neural CA that solves it by test-time training:
+the task loader, solving, candidates and voting, scoring, the evaluation and the
+published baselines (GPT-4, CAX's NCA) beside which results are tabled.
+
+The model is :class:`cax_zoo.Arc1DNCA` (``cax_zoo.load("arc1d_nca")``).
+"""
+
+from ._data._arc1d import (
+    NUM_COLOURS as NUM_COLOURS,
+    TASK_TYPES as TASK_TYPES,
+    Arc1DTask as Arc1DTask,
+    canonicalise as canonicalise,
+    introduced_colours as introduced_colours,
+    load_arc1d as load_arc1d,
+    mirror as mirror,
+    pad_pairs as pad_pairs,
+    permute_colours as permute_colours,
+    random_colour_permutation as random_colour_permutation,
+)
+from ._data._arc1d_baselines import (
+    CAX_NCA_OVERALL as CAX_NCA_OVERALL,
+    CAX_NCA_PER_TYPE as CAX_NCA_PER_TYPE,
+    GPT4_OVERALL as GPT4_OVERALL,
+    GPT4_PER_TYPE as GPT4_PER_TYPE,
+    SOURCES as SOURCES,
+)
+from ._families._arc1d_nca import (
+    ADAPT as ADAPT,
+    Arc1DNCA as Arc1DNCA,
+    adapt as adapt,
+    adapted_filter as adapted_filter,
+    candidates as candidates,
+    evaluate as evaluate,
+    format_table as format_table,
+    initial_states as initial_states,
+    logits as logits,
+    majority_row as majority_row,
+    padded_length as padded_length,
+    pairs_loss as pairs_loss,
+    score as score,
+    solve as solve,
+    task_arrays as task_arrays,
+)
+from ._families._arc1d_nca._score import EVALUATE_OPTIONS as EVALUATE_OPTIONS

@@ -1,0 +1,33 @@
+"""The neural-CA core: N-dimensional perception and update modules, and the abstract NCA
+that composes them (the :class:`~cax_zoo.GrowingNCA`, :class:`~cax_zoo.SelfClassifyingMNIST`
+and :class:`~cax_zoo.Arc1DNCA` families are built on it).
+
+- Perceive (``(*spatial, C) -> (*spatial, F)``): :class:`AbstractPerceive`;
+  :class:`AbstractLocalPerceive` (fixed neighbour offsets, also usable on gathered
+  neighbourhoods); :class:`KernelPerceive` (fixed identity / Sobel / Laplacian kernels
+  per channel); :class:`ConvPerceive` (a learned convolution + ReLU).
+- Update (``(state, features, input) -> state``): :class:`AbstractUpdate`;
+  :class:`MLPUpdate`, :class:`ResidualUpdate`, :class:`NCAUpdate` (residual, fire rate,
+  :class:`AliveMask`), all around a :class:`CellMLP` with a zero-initialised last layer.
+- Model: :class:`AbstractNCA` (``step = update(state, perceive(state), input)``).
+"""
+
+from ._blocks._nca import CellMLP as CellMLP, alive_mask as alive_mask, stochastic_update as stochastic_update
+from ._nca._model import AbstractNCA as AbstractNCA, batch_states as batch_states
+from ._nca._perceive import (
+    KERNELS as KERNELS,
+    AbstractLocalPerceive as AbstractLocalPerceive,
+    AbstractPerceive as AbstractPerceive,
+    ConvPerceive as ConvPerceive,
+    KernelPerceive as KernelPerceive,
+    neighbourhood_patches as neighbourhood_patches,
+    window_offsets as window_offsets,
+)
+from ._nca._update import (
+    AbstractUpdate as AbstractUpdate,
+    AliveMask as AliveMask,
+    MLPUpdate as MLPUpdate,
+    NCAUpdate as NCAUpdate,
+    ResidualUpdate as ResidualUpdate,
+    with_input as with_input,
+)
