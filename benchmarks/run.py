@@ -9,6 +9,13 @@ missing peer shows as ``n/a``. Each number is cell-updates per second (state cel
 steps / wall time) from the best of ``--repeat`` timed runs after a warm-up run that
 compiles; batched rows count every grid of the batch; the ``train`` rows count whole
 training iterations (train steps per second). Never part of the unit tests.
+
+The yardstick for the training rows is a 4096x4096 float32 matmul timed in the same run
+(``matmul_gflops``); each training row records ``flops_per_step``, the FLOPs of one train
+step, and the table prints the fraction of the matmul's FLOP/s that each side reaches.
+XLA's cost analysis counts the body of a loop once, whatever its trip count, so
+``flops_per_step`` is that count for the compiled train step plus ``T - 1`` times the cost
+analysis of one rollout step's forward and backward pass over the batch (``T`` NCA steps).
 """
 
 from __future__ import annotations
@@ -26,8 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import cax_zoo
-from cax_zoo._families._elementary import Elementary
-from cax_zoo._families._life import Life
+from cax_zoo import Elementary, Life
 
 GPU = jax.default_backend() != "cpu"
 TARGET_S = 0.4  # aim each timed run at about this long
@@ -50,6 +56,49 @@ def timed(run: Callable[[int], object], updates_per_step: float, rate_guess: flo
         run(steps)
         best = min(best, time.perf_counter() - t0)
     return updates_per_step * steps / best
+
+
+def matmul_gflops(repeat: int, n: int = 4096) -> float:
+    """GFLOP/s of an ``n x n`` float32 matmul (``2 n^3`` FLOPs), best of ``repeat`` timed
+    runs after a compiling one: the machine's practical peak, the training rows' yardstick."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
+    matmul = jax.jit(jnp.matmul)
+    matmul(a, b).block_until_ready()
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        matmul(a, b).block_until_ready()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def xla_flops(jitted, *args) -> float:
+    """FLOPs of one call of a jitted function (``jax.jit`` or ``eqx.filter_jit``) on
+    ``args``, from XLA's cost analysis of the compiled program (a loop body counts once)."""
+    compiled = jitted.lower(*args).compile()
+    compiled = getattr(compiled, "compiled", compiled)  # equinox wraps jax's Compiled
+    analysis = compiled.cost_analysis()
+    if isinstance(analysis, (list, tuple)):
+        analysis = analysis[0]
+    return float(analysis["flops"])
+
+
+def step_grad_flops(model, step_loss, state, *rest) -> float:
+    """FLOPs of one rollout step's forward and backward pass: the gradient of
+    ``step_loss(model, state, *rest)`` with respect to the model's arrays and the state."""
+    import equinox as eqx
+
+    params, static = eqx.partition(model, eqx.is_array)
+    grad = jax.jit(jax.grad(lambda p, s, *r: step_loss(eqx.combine(p, static), s, *r), argnums=(0, 1)))
+    return xla_flops(grad, params, state, *rest)
+
+
+def train_flops(train_step, args, model, step_loss, step_args, num_steps: int) -> float:
+    """FLOPs of one train step whose rollout scans ``num_steps`` steps: XLA's count for
+    the whole step (every loop body once) plus ``num_steps - 1`` more rollout steps."""
+    whole = xla_flops(train_step, *args)
+    return whole + (num_steps - 1) * step_grad_flops(model, step_loss, *step_args)
 
 
 # ---------------------------------------------------------------- implementations
@@ -131,10 +180,10 @@ def ours_nca_train(nca_steps: int):
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     from recipes import growing_nca as recipe
 
-    from cax_zoo._training._optim import make_optimizer
+    from cax_zoo.training import make_optimizer
 
     cfg = {**recipe.FULL, "rollout_min": nca_steps, "rollout_max": nca_steps}
-    model = recipe._create(cfg)
+    model = recipe.create_model(cfg)
     optimizer = make_optimizer(cfg["lr"], normalize_gradients=True)
     opt_state = optimizer.init(eqx_filter(model))
     train_step = recipe.make_train_step(optimizer, cfg)
@@ -149,6 +198,14 @@ def ours_nca_train(nca_steps: int):
                 state["model"], state["opt"], state["pool"], seed, target, jax.random.PRNGKey(i))
         jax.block_until_ready((loss, state))
 
+    b = cfg["batch_size"]
+
+    def step_loss(m, s, k):
+        return jnp.sum(jax.vmap(lambda x, kk: m.step(x, key=kk))(s, jax.random.split(k, b)))
+
+    run.flops_per_step = lambda: train_flops(
+        train_step, (model, opt_state, pool, seed, target, jax.random.PRNGKey(0)), model, step_loss,
+        (pool[:b], jax.random.PRNGKey(0)), nca_steps)
     return run
 
 
@@ -214,7 +271,7 @@ def cax_nca_train(nca_steps: int, unroll: bool = False):
 def _mnist(max_live: int, threshold: float = 0.1):
     """MNIST training digits (from CAX_ZOO_DATA or the cache), filtered like the recipe
     when it trains on live-cell lists (digits with at most ``max_live`` live cells)."""
-    from cax_zoo._data._mnist import load_mnist
+    from cax_zoo.mnist import load_mnist
 
     images, labels = load_mnist("train")
     if max_live:
@@ -233,10 +290,11 @@ def ours_mnist_train(max_live: int):
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     from recipes import mnist_self_classify as recipe
 
-    from cax_zoo._training._optim import make_optimizer
+    from cax_zoo.mnist import live_cells, sparse_step
+    from cax_zoo.training import make_optimizer
 
     cfg = {**recipe.FULL, "max_live": max_live}
-    model = recipe._create(cfg)
+    model = recipe.create_model(cfg)
     optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
                                boundaries=cfg["lr_boundaries"], decay=cfg["lr_decay"],
                                normalize_gradients=cfg["normalize_gradients"])
@@ -252,6 +310,29 @@ def ours_mnist_train(max_live: int):
                 state["model"], state["opt"], state["pool"], images, labels, jax.random.PRNGKey(i))
         jax.block_until_ready((loss, state["pool"]))
 
+    b, steps = cfg["batch_size"], cfg["rollout_steps"]
+    states, labs = pool[0][:b], pool[1][:b]
+    onehot = jax.nn.one_hot(labs, 10)
+    if max_live:  # one step on live-cell lists, as the recipe's scan body runs it
+        cell_idx, nbr, ng, valid = jax.vmap(lambda g: live_cells(g, model.alive_threshold, max_live))(states[..., 0])
+        flat = states.reshape(b, -1, model.num_channels)
+        safe = jnp.minimum(cell_idx, flat.shape[1] - 1)
+        hidden = jnp.take_along_axis(flat[..., 1:], safe[..., None], axis=1) * valid[..., None]
+
+        def step_loss(m, h, nbr, ng, valid, k):
+            h = jax.vmap(lambda *a: sparse_step(m, *a))(h, nbr, ng, valid, jax.random.split(k, b))
+            return jnp.sum((h[..., -10:] - onehot[:, None, :]) ** 2 * valid[..., None])
+
+        step_args = (hidden, nbr, ng, valid, jax.random.PRNGKey(0))
+    else:
+        def step_loss(m, s, k):
+            s = jax.vmap(lambda x, kk: m.step(x, key=kk))(s, jax.random.split(k, b))
+            return jnp.mean(recipe.per_sample_loss(m, s, labs))
+
+        step_args = (states, jax.random.PRNGKey(0))
+    run.flops_per_step = lambda: train_flops(
+        train_step, (model, opt_state, pool, images, labels, jax.random.PRNGKey(0)), model, step_loss,
+        step_args, steps)
     return run
 
 
@@ -368,7 +449,8 @@ def workloads(only: set[str] | None, nca_steps: int = 96):
     rows.append(("train", "self-classifying-MNIST train step, batch 16, 28^2x20, 20 NCA steps (ours: live-cell lists, max_live 256)", 1, {
         "ours": (lambda: ours_mnist_train(256), 10.0 if GPU else 0.5),
         "cax": (lambda: cax_mnist_train(), 10.0 if GPU else 0.5),
-    }, "train steps/s; recipe FULL config, loss on live cells every step"))
+    }, "train steps/s; recipe FULL config, loss on live cells every step; FLOP/s fractions of both "
+       "sides count ours' live-cell FLOPs (CAX computes the dense grid)"))
     rows.append(("train", "self-classifying-MNIST train step, batch 16, 28^2x20, 20 NCA steps (ours: dense grid, max_live 0)", 1, {
         "ours": (lambda: ours_mnist_train(0), 10.0 if GPU else 0.5),
         "cax": (lambda: cax_mnist_train(), 10.0 if GPU else 0.5),
@@ -397,15 +479,24 @@ def main(argv=None) -> int:
           f"({jax.default_backend()}) x{len(jax.devices())} | python {platform.python_version()}")
     print(f"# jax {_version('jax')}, equinox {_version('equinox')}, cax_zoo {cax_zoo.__version__}, "
           f"cax {_version('cax')}, cellpylib {_version('cellpylib')}")
-    header = ["workload", "ours (upd/s)", "CAX (upd/s)", "ours/CAX", "CellPyLib (upd/s)", "ours/CellPyLib", "note"]
+    peak = matmul_gflops(args.repeat)
+    print(f"# matmul 4096x4096 float32: {peak:.1f} GFLOP/s (training rows: fraction of this)")
+    header = ["workload", "ours (upd/s)", "CAX (upd/s)", "ours/CAX", "CellPyLib (upd/s)", "ours/CellPyLib",
+              "of matmul FLOP/s (ours / CAX)", "note"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     results, eca_ours = [], {}
     for group, name, cells, impls, note in workloads(only, args.nca_steps):
-        rates = {}
+        rates, flops = {}, None
         for impl, (factory, guess) in impls.items():
             try:
-                rates[impl] = timed(factory(), cells, guess, args.repeat)
+                run = factory()
+                rates[impl] = timed(run, cells, guess, args.repeat)
+                if hasattr(run, "flops_per_step"):
+                    try:
+                        flops = run.flops_per_step()
+                    except Exception as exc:  # the rate stands without the count
+                        note = f"{note}; flops_per_step failed: {type(exc).__name__}: {exc}"
             except ImportError as exc:
                 rates[impl] = None
                 note = f"{note}; {impl}: n/a ({exc.name} not installed)"
@@ -424,13 +515,24 @@ def main(argv=None) -> int:
             return "" if a is None or b is None else f"{a / b:,.0f}x" if a / b >= 10 else f"{a / b:.2g}x"
 
         ours, peer, cpl = rates.get("ours"), rates.get("cax"), rates.get("cellpylib")
+        # the same workload on both sides: ours' FLOPs per train step measure CAX's too
+        fraction = {k: r * flops / (peak * 1e9) for k, r in rates.items() if r is not None} if flops else {}
+
+        def pct(k):
+            return f"{100 * fraction[k]:.1f}%" if k in fraction else "n/a"
+
         row = [name, fmt(ours), fmt(peer) if "cax" in impls else "", ratio(ours, peer),
-               fmt(cpl) if "cellpylib" in impls else "", ratio(ours, cpl), note]
+               fmt(cpl) if "cellpylib" in impls else "", ratio(ours, cpl),
+               f"{pct('ours')} / {pct('cax')}" if group == "train" else "", note]
         print("| " + " | ".join(row) + " |", flush=True)
-        results.append({"workload": name, "cells_per_step": cells, "rates": rates, "note": note})
+        entry = {"workload": name, "cells_per_step": cells, "rates": rates, "note": note}
+        if group == "train":
+            entry.update(flops_per_step=flops, matmul_fraction=fraction)
+        results.append(entry)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"jax": _version("jax"), "backend": jax.default_backend(), "rows": results}, f, indent=2)
+            json.dump({"jax": _version("jax"), "backend": jax.default_backend(), "matmul_gflops": peak,
+                       "rows": results}, f, indent=2)
     return 0
 
 

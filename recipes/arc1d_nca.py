@@ -22,7 +22,6 @@ the zoo's evaluation on instances ``eval_indices`` (never trained on) and releas
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import equinox as eqx
@@ -37,8 +36,8 @@ from cax_zoo.arc1d import (
     permute_colours, random_colour_permutation,
 )
 from cax_zoo.training import (
-    RecipeRun, begin, data_mesh, initial_model, key_data, load_checkpoint, model_card, parse_recipe_args,
-    release_run, replicate, run_main, shard_leading, to_host_default, train_loop,
+    RecipeRun, begin, data_mesh, drive, finish, initial_model, key_data, model_card, parse_recipe_args, run_main,
+    shard_leading,
 )
 
 NAME = "arc1d_nca"
@@ -187,16 +186,7 @@ def train(run: RecipeRun) -> int:
     opt_state = optimizer.init(eqx.filter((model, context), eqx.is_array))
     base_key = jax.random.PRNGKey(cfg["seed"])
     trees = {"model": model, "context": context, "opt_state": opt_state}
-    start, history, elapsed = 0, [], 0.0
-    if run.resume:
-        trees, start, meta = load_checkpoint(run.checkpoint_dir, trees)
-        history, elapsed = meta.get("history", []), float(meta.get("train_seconds", 0.0))
-        print(f"resumed from step {start} of {cfg['train_steps']}")
-    if mesh is not None:  # data parallel: replicate the parameters, split each batch's rows
-        trees = replicate(trees, mesh)
-        print(f"data parallel over {mesh.size} devices: {mesh.devices.ravel().tolist()}")
     step_fn = make_train_step(model, cfg, optimizer)
-    t0 = time.time()
 
     def one(tr, step):
         rng = np.random.default_rng([cfg["seed"], step])
@@ -205,24 +195,16 @@ def train(run: RecipeRun) -> int:
             batch = _sample_batch(long_, context_of, rng, max(1, cfg["batch_tasks"] // 4), long_length)
         else:
             batch = _sample_batch(short, context_of, rng, cfg["batch_tasks"], LENGTH)
-        if mesh is not None:
+        if mesh is not None:  # data parallel: the parameters replicated (by drive), each batch's rows split
             batch = shard_leading(_pad_rows(batch, mesh.size), mesh)
         m, c, o, loss = step_fn(tr["model"], tr["context"], tr["opt_state"], *batch)
         return {"model": m, "context": c, "opt_state": o}, loss
 
-    def meta(done, hist):
-        return {"config": cfg, "seed": cfg["seed"], "key_data": key_data(base_key), "history": hist,
-                "train_seconds": elapsed + time.time() - t0, "command": run.command}
-
-    trees, history, completed = train_loop(
-        one, trees, start_step=start, num_steps=cfg["train_steps"], checkpoint_dir=run.checkpoint_dir,
-        checkpoint_every=cfg["checkpoint_every"], meta=meta, history=history, stop_after=run.stop_after,
-        progress=run.progress, desc=NAME, finish_now=run.finish_now, log_every=10)
-    if not completed:
-        print(f"stopped after step {run.stop_after}; continue with --resume")
+    trained = drive(run, trees, one, num_steps=cfg["train_steps"], checkpoint_every=cfg["checkpoint_every"],
+                    desc=NAME, mesh=mesh, log_every=10, meta={"seed": cfg["seed"], "key_data": key_data(base_key)})
+    if not trained.completed:
         return 0
-    model = to_host_default(trees["model"]) if mesh is not None else trees["model"]
-    train_seconds = elapsed + time.time() - t0
+    model, history = trained.model, trained.history
     types = cfg["eval_task_types"] or None
     print(f"evaluating on instances {ea}-{eb - 1} (held out) with {model.ttt_steps} TTT steps ...")
     result = evaluate(model, data=run.options.data, indices=range(ea, eb), task_types=types,
@@ -233,7 +215,7 @@ def train(run: RecipeRun) -> int:
     metrics = {"heldout_overall": result["overall"], "heldout_n_tasks": result["n_tasks"],
                "heldout_per_task_type": result["per_task_type"], "eval_seconds": result["seconds"],
                "final_train_loss": None if tail is None else round(float(tail), 4),
-               "train_steps": cfg["train_steps"], "train_seconds": round(train_seconds, 1)}
+               "train_steps": cfg["train_steps"], "train_seconds": trained.train_seconds}
     notes = (f"Trained on instances {a}-{b - 1} of every task type (all 18; 1d_padded_fill padded to "
              f"{long_length}): all four pairs of a training task (demonstrations and test) were used, with a "
              f"learned context per training task. Scored on instances {ea}-{eb - 1} (never trained on), exact "
@@ -251,7 +233,7 @@ def train(run: RecipeRun) -> int:
         usage="import cax_zoo\nfrom cax_zoo.arc1d import evaluate\n"
               "model = cax_zoo.load('arc1d_nca')\nresult = evaluate(model, indices=range(21, 30))",
     )
-    release_run(model, NAME, root=run.out, card=card, metrics=metrics, push_to_hub=run.push_to_hub)
+    finish(run, model, name=NAME, card=card, metrics=metrics)
     return 0
 
 

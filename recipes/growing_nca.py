@@ -12,7 +12,6 @@ at the last step.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import equinox as eqx
@@ -23,9 +22,9 @@ import numpy as np
 from cax_zoo import ConfigError, GrowingNCA
 from cax_zoo.growing_nca import LIZARD, emoji_target, evaluate, image_target
 from cax_zoo.training import (
-    RecipeRun, begin, circle_masks, constrain_leading, constrain_replicated, data_mesh, initial_model, key_data,
-    load_checkpoint, make_optimizer, model_card, order_by_loss, parse_recipe_args, pool_sample, pool_update,
-    release_run, replicate, run_main, shard_leading, to_host_default, train_loop,
+    RecipeRun, begin, circle_masks, constrain_leading, constrain_replicated, data_mesh, drive, finish, initial_model,
+    key_data, make_optimizer, model_card, order_by_loss, parse_recipe_args, pool_sample, pool_update, replicate,
+    run_main,
 )
 
 PAPER = "Mordvintsev, Randazzo, Niklasson & Levin 2020, Distill, 'Growing Neural Cellular Automata'"
@@ -156,41 +155,25 @@ def train(run: RecipeRun) -> int:
     target = jnp.asarray(target_np)
     base_key = jax.random.PRNGKey(cfg["seed"])
     trees = {"model": model, "opt_state": opt_state, "pool": pool}
-    start, history, elapsed = 0, [], 0.0
-    if run.resume:
-        trees, start, meta = load_checkpoint(run.checkpoint_dir, trees)
-        history, elapsed = meta.get("history", []), float(meta.get("train_seconds", 0.0))
-        print(f"resumed from step {start} of {cfg['steps']}")
-    if mesh is not None:  # data parallel: replicate the model, shard the pool
-        trees = {"model": replicate(trees["model"], mesh), "opt_state": replicate(trees["opt_state"], mesh),
-                 "pool": shard_leading(trees["pool"], mesh)}
+    if mesh is not None:  # data parallel: the model and these replicated, the pool sharded (by drive)
         seed, target = replicate((seed, target), mesh)
-        print(f"data parallel over {mesh.size} devices: {mesh.devices.ravel().tolist()}")
     step_fn = make_train_step(optimizer, cfg, mesh)
-    t0 = time.time()
 
     def one(tr, step):
         m, o, p, loss = step_fn(tr["model"], tr["opt_state"], tr["pool"], seed, target,
                                 jax.random.fold_in(base_key, step))
         return {"model": m, "opt_state": o, "pool": p}, loss
 
-    def meta(done, hist):
-        return {"config": cfg, "seed": cfg["seed"], "key_data": key_data(base_key), "history": hist,
-                "train_seconds": elapsed + time.time() - t0, "command": run.command, "target": target_desc}
-
-    trees, history, completed = train_loop(
-        one, trees, start_step=start, num_steps=cfg["steps"], checkpoint_dir=run.checkpoint_dir,
-        checkpoint_every=cfg["checkpoint_every"], meta=meta, history=history, stop_after=run.stop_after,
-        progress=run.progress, desc="growing_nca", finish_now=run.finish_now)
-    if not completed:
-        print(f"stopped after step {run.stop_after}; continue with --resume")
+    trained = drive(run, trees, one, num_steps=cfg["steps"], checkpoint_every=cfg["checkpoint_every"],
+                    desc="growing_nca", mesh=mesh, shard=("pool",),
+                    meta={"seed": cfg["seed"], "key_data": key_data(base_key), "target": target_desc})
+    if not trained.completed:
         return 0
-    model = to_host_default(trees["model"]) if mesh is not None else trees["model"]
-    steps_done = start if run.finish_now else cfg["steps"]
+    model = trained.model
     metrics = evaluate(model, target=target_np, steps=cfg["rollout_max"])
-    tail = [h[1] for h in history[-50:]]
+    tail = [h[1] for h in trained.history[-50:]]
     metrics = {**metrics, "final_train_loss": float(np.mean(tail)) if tail else None,
-               "train_steps": steps_done, "train_seconds": round(elapsed + time.time() - t0, 1)}
+               "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print(metrics)
     card = model_card(
         f"{name}{' (smoke test)' if run.smoke else ''}",
@@ -204,7 +187,7 @@ def train(run: RecipeRun) -> int:
         usage=f"import cax_zoo\nmodel = cax_zoo.load({name!r})\nfinal = model.rollout(model.init_state(), "
               f"{cfg['rollout_max']}, key=__import__('jax').random.PRNGKey(0))\nimage = model.render(final)",
     )
-    release_run(model, name, root=run.out, card=card, metrics=metrics, push_to_hub=run.push_to_hub)
+    finish(run, model, name=name, card=card, metrics=metrics)
     return 0
 
 

@@ -12,7 +12,6 @@ to the one-hot label, averaged over the cells and over every step of the rollout
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import equinox as eqx
@@ -23,9 +22,8 @@ import numpy as np
 from cax_zoo import ConfigError, SelfClassifyingMNIST
 from cax_zoo.mnist import NUM_CLASSES, evaluate, live_cells, load_mnist, sparse_step
 from cax_zoo.training import (
-    RecipeRun, begin, constrain_leading, constrain_replicated, data_mesh, initial_model, key_data, load_checkpoint,
-    make_optimizer, model_card, parse_recipe_args, pool_sample, pool_update, release_run, replicate, run_main,
-    shard_leading, to_host_default, train_loop,
+    RecipeRun, begin, constrain_leading, constrain_replicated, data_mesh, drive, finish, initial_model, key_data,
+    make_optimizer, model_card, parse_recipe_args, pool_sample, pool_update, replicate, run_main,
 )
 
 SIDE = 28
@@ -196,42 +194,25 @@ def train(run: RecipeRun) -> int:
     pool_idx = jax.random.randint(jax.random.fold_in(base_key, -1 % (2**31)), (cfg["pool_size"],), 0, len(images_np))
     pool = _fresh(model, images, labels, pool_idx)
     trees = {"model": model, "opt_state": opt_state, "pool": pool}
-    start, history, elapsed = 0, [], 0.0
-    if run.resume:
-        trees, start, meta = load_checkpoint(run.checkpoint_dir, trees)
-        history, elapsed = meta.get("history", []), float(meta.get("train_seconds", 0.0))
-        print(f"resumed from step {start} of {cfg['steps']}")
-    if mesh is not None:  # data parallel: replicate the model and the data set, shard the pool
-        trees = {"model": replicate(trees["model"], mesh), "opt_state": replicate(trees["opt_state"], mesh),
-                 "pool": shard_leading(trees["pool"], mesh)}
+    if mesh is not None:  # data parallel: the model and the data set replicated, the pool sharded (by drive)
         images, labels = replicate((images, labels), mesh)
-        print(f"data parallel over {mesh.size} devices: {mesh.devices.ravel().tolist()}")
     step_fn = make_train_step(optimizer, cfg, mesh)
-    t0 = time.time()
 
     def one(tr, step):
         m, o, p, loss = step_fn(tr["model"], tr["opt_state"], tr["pool"], images, labels,
                                 jax.random.fold_in(base_key, step))
         return {"model": m, "opt_state": o, "pool": p}, loss
 
-    def meta(done, hist):
-        return {"config": cfg, "seed": cfg["seed"], "key_data": key_data(base_key), "history": hist,
-                "train_seconds": elapsed + time.time() - t0, "command": run.command}
-
-    trees, history, completed = train_loop(
-        one, trees, start_step=start, num_steps=cfg["steps"], checkpoint_dir=run.checkpoint_dir,
-        checkpoint_every=cfg["checkpoint_every"], meta=meta, history=history,
-        stop_after=run.stop_after, progress=run.progress, desc=NAME, finish_now=run.finish_now, log_every=10 if not run.smoke else 1)
-    if not completed:
-        print(f"stopped after step {run.stop_after}; continue with --resume")
+    trained = drive(run, trees, one, num_steps=cfg["steps"], checkpoint_every=cfg["checkpoint_every"],
+                    desc=NAME, mesh=mesh, shard=("pool",), log_every=10 if not run.smoke else 1,
+                    meta={"seed": cfg["seed"], "key_data": key_data(base_key)})
+    if not trained.completed:
         return 0
-    model = to_host_default(trees["model"]) if mesh is not None else trees["model"]
-    steps_done = start if run.finish_now else cfg["steps"]
-    train_seconds = elapsed + time.time() - t0
+    model = trained.model
     print(f"evaluating on {cfg['eval_limit']} test digits ...")
     metrics = evaluate(model, data=run.options.data, limit=cfg["eval_limit"], progress=run.progress)
-    metrics = {**metrics, "final_train_loss": history[-1][1] if history else None,
-               "train_steps": steps_done, "train_seconds": round(train_seconds, 1)}
+    metrics = {**metrics, "final_train_loss": trained.history[-1][1] if trained.history else None,
+               "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print({k: metrics[k] for k in ("accuracy", "pixel_accuracy", "accuracy_by_step")})
     card = model_card(
         f"mnist_self_classify{' (smoke test)' if run.smoke else ''}",
@@ -242,7 +223,7 @@ def train(run: RecipeRun) -> int:
         usage="import cax_zoo\nmodel = cax_zoo.load('mnist_self_classify')\n"
               "labels = model.classify(images)  # (B, 28, 28) uint8 -> (B,) int",
     )
-    release_run(model, NAME, root=run.out, card=card, metrics=metrics, push_to_hub=run.push_to_hub)
+    finish(run, model, name=NAME, card=card, metrics=metrics)
     return 0
 
 

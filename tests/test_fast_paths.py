@@ -124,3 +124,16 @@ def test_glider_crosses_a_torus_whose_width_is_not_a_word_multiple():
     out = model.rollout(jnp.asarray(state), 4 * 37)
     np.testing.assert_array_equal(np.asarray(out), state)
     assert int(np.asarray(model.rollout(jnp.asarray(state), 4)).sum()) == 5
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "zero"])
+@pytest.mark.parametrize("shape", [(1, 512), (3, 640), (2, 4, 544), (19, 96), (5, 200)])
+def test_life_packed_wide_and_narrow_rows_equal_reference(shape, boundary):
+    # rows of >= 16 words take the haloed path (544 cells: a partial last word, on a torus
+    # the shift path), narrower rows the shift path; with and without a batch axis, over
+    # enough steps for signals to cross the seams
+    rule = "B36/S23" if len(shape) == 2 else "B3/S23"
+    model = Life(rule, boundary=boundary)
+    state = jnp.asarray(np.random.default_rng(sum(shape)).integers(0, 2, shape + (1,)), jnp.uint8)
+    fast = model.rollout(state, 40)
+    np.testing.assert_array_equal(np.asarray(fast), np.asarray(reference_rollout(model, state, 40)))

@@ -6,15 +6,16 @@ A recipe builds its model, optimiser state and data, then::
     ...                                          # build trees = {"model": ..., "opt_state": ...}
     trained = drive(run, trees, one_step, num_steps=cfg["steps"],
                     checkpoint_every=cfg["checkpoint_every"], desc="name",
-                    place=lambda t: replicate(t, mesh) if mesh else t,
+                    mesh=mesh, shard=("pool",),     # data parallel (mesh None: one device)
                     meta={"seed": cfg["seed"], "key_data": key_data(key)})
     if not trained.completed:
         return 0                                 # stopped early: resume later
-    ...                                          # evaluate trained.trees["model"], write the card
+    ...                                          # evaluate trained.model, write the card
     finish(run, model, card=card, metrics=metrics)
 
 ``drive`` resumes from the checkpoint in ``--out`` (checked: sha256, step within the run,
-meta well typed), places the trees (a mesh), runs the loop with periodic checkpoints, and
+meta well typed), places the trees on a mesh (replicated, the ``shard`` ones split along
+their leading axis), runs the loop with periodic checkpoints, and
 reports the loss history and wall time; ``finish`` releases into ``--out`` (never over
 another release without ``--overwrite``) and pushes to the Hub if asked.
 """
@@ -27,8 +28,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jax.sharding import Mesh
+
 from .._errors import WeightsError
 from ._checkpoint import load_checkpoint
+from ._data_parallel import replicate, shard_leading, to_host_default
 from ._loop import StepFn, train_loop
 from ._recipe_cli import RecipeRun
 from ._release import release_run
@@ -38,7 +42,8 @@ from ._release import release_run
 class Trained:
     """What :func:`drive` hands back."""
 
-    trees: dict[str, Any]
+    trees: dict[str, Any]  # as the loop left them (on the mesh when data parallel)
+    model: Any  # trees["model"] on the default device (None when there is no "model" tree)
     history: list  # [[step, loss], ...] over the whole run, resumed parts included
     completed: bool  # False when --stop-after stopped the run early
     start_step: int  # the step the run (re)started from
@@ -56,13 +61,17 @@ def drive(
     desc: str,
     meta: Mapping[str, Any] | None = None,
     place: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    mesh: Mesh | None = None,
+    shard: tuple[str, ...] = (),
     log_every: int = 1,
 ) -> Trained:
     """Resume, place, loop, checkpoint: run ``step_fn(trees, step) -> (trees, loss)`` for
     the steps of ``run`` that are not done yet.
 
     ``trees`` are the fresh trees (the skeletons a checkpoint is read into on ``--resume``);
-    ``place`` moves them onto devices after resuming (replicate/shard over a mesh);
+    ``mesh`` (data parallel; None: one device) gets the trees replicated after resuming,
+    except those named in ``shard`` (sample pools), split along their leading axis;
+    ``place`` moves them instead when a recipe needs another placement;
     ``meta`` is stored in every checkpoint beside the config, command, loss history and
     training time.
     """
@@ -75,7 +84,10 @@ def drive(
         history = list(saved.get("history", []))
         elapsed = float(saved.get("train_seconds", 0.0))
         print(f"resumed from step {start} of {num_steps}")
-    if place is not None:
+    if mesh is not None and place is None:
+        trees = {k: shard_leading(v, mesh) if k in shard else replicate(v, mesh) for k, v in trees.items()}
+        print(f"data parallel over {mesh.size} devices: {mesh.devices.ravel().tolist()}")
+    elif place is not None:
         trees = place(trees)
     t0 = time.time()
     extra = dict(meta or {})
@@ -91,8 +103,12 @@ def drive(
     if not completed:
         print(f"stopped after step {run.stop_after}; continue with --resume")
     steps_done = start if run.finish_now else (num_steps if completed else min(num_steps, run.stop_after or 0))
-    return Trained(trees=trees, history=history, completed=completed, start_step=start,
-                   steps_done=steps_done, train_seconds=round(elapsed + time.time() - t0, 1))
+    train_seconds = round(elapsed + time.time() - t0, 1)
+    model = trees.get("model")
+    if completed and mesh is not None and model is not None:
+        model = to_host_default(model)
+    return Trained(trees=trees, model=model, history=history, completed=completed, start_step=start,
+                   steps_done=steps_done, train_seconds=train_seconds)
 
 
 def finish(run: RecipeRun, model: Any, *, card: str, metrics: Mapping[str, Any], name: str | None = None,
