@@ -300,7 +300,7 @@ def ours_mnist_train(max_live: int):
                                normalize_gradients=cfg["normalize_gradients"])
     opt_state = optimizer.init(eqx.filter(model, eqx.is_array))
     images, labels = _mnist(max_live, cfg["alive_threshold"])
-    pool = recipe._fresh(model, images, labels, jax.random.randint(jax.random.PRNGKey(2), (cfg["pool_size"],), 0, len(images)))
+    pool = recipe.fresh_states(model, images, labels, jax.random.randint(jax.random.PRNGKey(2), (cfg["pool_size"],), 0, len(images)))
     train_step = recipe.make_train_step(optimizer, cfg)
     state = {"model": model, "opt": opt_state, "pool": pool}
 

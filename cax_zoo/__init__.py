@@ -57,6 +57,8 @@ from ._families._boids import Boids as Boids
 from ._families._elementary import Elementary as Elementary
 from ._families._flow_lenia import FlowLenia as FlowLenia
 from ._families._growing_nca import GrowingNCA as GrowingNCA
+from ._families._diffusing_nca import DiffusingNCA as DiffusingNCA
+from ._families._self_autoencoding_mnist import SelfAutoencodingMNIST as SelfAutoencodingMNIST
 from ._families._langton_ant import AntState as AntState, LangtonAnt as LangtonAnt
 from ._families._lenia import Lenia as Lenia
 from ._families._life import Life as Life

@@ -6,7 +6,9 @@ Errors a user can cause end in one line on stderr and exit status 2, never a tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import json
 import math
 import re
@@ -108,10 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                    help="extra model config (repeatable)")
     s.add_argument("--revision", default=None, help="Hub revision (for Hub repo ids)")
-    s.add_argument("--steps", type=int, default=256)
+    s.add_argument("--steps", type=int, default=None, help="steps to run (default 256; with --task, the "
+                   "model's own)")
     s.add_argument("--size", type=_parse_size, default=None, help="grid size, e.g. 256 or 128x128")
     s.add_argument("--seed", type=int, default=None, help="random initial state from this seed")
-    s.add_argument("--image", type=Path, default=None, help="input image for models that take one")
+    s.add_argument("--image", type=Path, default=None, help="input image for models that take one "
+                   "(mnist_self_classify: a digit, whose predicted label is printed)")
+    s.add_argument("--task", type=Path, default=None, metavar="FILE.json",
+                   help="solve this task file and show input, prediction and expected output "
+                        "(models that solve tasks, e.g. arc1d_nca with a 1D-ARC task)")
     s.add_argument("--every", type=int, default=None, help="keep a frame every N steps")
     s.add_argument("--damage-at", type=int, default=None, metavar="STEP",
                    help="damage the state at this step, then run on (models that regenerate, "
@@ -203,7 +210,8 @@ def zoo_table(names: list[str]) -> str:
     ]
     for n in names:
         e = get_entry(n)
-        picture = f"![{n}](media/zoo/{n.replace('/', '-')}.gif)"
+        released = pretrained_folder(n) or any(pretrained_folder(m) for m in names if m.startswith(n + "/"))
+        picture = f"![{n}](media/zoo/{n.replace('/', '-')}.gif)" if released or not e.learned else "-"
         cells = [picture, f"[`{n}`](families/{n.split('/')[0]}.md)", "yes" if pretrained_folder(n) else "-",
                  f"`{e.recipe}`" if e.recipe else "-",
                  f"`cax-zoo eval {n}`" if e.evaluate else "-", e.description.replace("|", "/"),
@@ -259,26 +267,68 @@ def _load_image(path: Path) -> np.ndarray:
     return read_image(path)
 
 
-def _cmd_run(args) -> int:
-    import jax
-
-    from ._atomic import atomic_write, check_output_file
-    from ._images import write_gif, write_png
-    from ._pretrained import load
+def _check_run_args(args) -> None:
+    """The checks of ``cax-zoo run``'s options, before any model is loaded."""
+    from ._atomic import check_output_file
 
     check_output_file(args.out, suffixes=(".gif", ".png", ".npz"))
-    suffix = args.out.suffix.lower()
     _check_range("--steps", args.steps, minimum=0, maximum=INT32_MAX)
     _check_range("--seed", args.seed, minimum=0, maximum=UINT32_MAX)
     _check_range("--every", args.every, minimum=1, maximum=INT32_MAX)
     _check_range("--fps", args.fps, minimum=1e-3, maximum=MAX_FPS)
     if args.image is not None and not args.image.is_file():
         raise ConfigError(f"--image {args.image} is not a file")
+    if args.task is not None:
+        clash = [f for f, v in (("--image", args.image), ("--size", args.size), ("--every", args.every),
+                                ("--damage-at", args.damage_at)) if v is not None]
+        if clash:
+            raise ConfigError(f"--task solves a task file; {', '.join(clash)} do not apply to it")
+        if not args.task.is_file():
+            raise ConfigError(f"--task {args.task} is not a file")
+
+
+def _cmd_run(args) -> int:
+    from ._pretrained import load
+
+    _check_run_args(args)
     config = _parse_config(args.config)
     if args.rule is not None:
         config["rule"] = _parse_value(args.rule) if args.rule.isdigit() else args.rule
     model = load(args.name, revision=args.revision, **config)
+    return _run_model(model, args)
+
+
+def run_to_file(model, name: str, run_args: list[str], out: str | Path) -> Path:
+    """Run ``model`` (already built or trained, shown as ``name``) exactly as
+    ``cax-zoo run NAME *run_args --out OUT`` would run the model it loads, and write the
+    picture to ``out``: the release code makes its preview GIF with this."""
+    argv = _join_negative_values(["run", name, *run_args, "--out", str(out), "--no-progress"])
+    try:
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            args = build_parser().parse_args(argv)
+    except SystemExit:
+        raise ConfigError(f"bad cax-zoo run arguments {' '.join(run_args)!r}: "
+                          f"{(err.getvalue().strip().splitlines() or ['?'])[-1]}") from None
+    if args.config or args.rule is not None or args.revision is not None:
+        raise ConfigError("run_to_file runs a given model: --config, --rule and --revision do not apply")
+    _check_run_args(args)
+    with contextlib.redirect_stdout(io.StringIO()):
+        _run_model(model, args)
+    return Path(out)
+
+
+def _run_model(model, args) -> int:
+    """Everything ``cax-zoo run`` does once the model is loaded."""
+    import jax
+
+    from ._atomic import atomic_write
+    from ._images import write_gif, write_png
+
+    suffix = args.out.suffix.lower()
     key = None if args.seed is None else jax.random.PRNGKey(args.seed)
+    if args.task is not None:
+        return _run_task(model, args, suffix)
+    steps = 256 if args.steps is None else args.steps
     image = _load_image(args.image) if args.image is not None else None
     if hasattr(model, "cli_setup"):
         state, inp = model.cli_setup(size=args.size, key=key, image=image)
@@ -290,21 +340,21 @@ def _cmd_run(args) -> int:
         if not hasattr(model, "damage_state"):
             raise ConfigError(f"{args.name} has no damage hook; --damage-at is for models that regenerate "
                               "(e.g. growing_nca/lizard)")
-        if not 0 < args.damage_at < args.steps:
-            raise ConfigError(f"--damage-at must be between 0 and --steps ({args.steps}), got {args.damage_at}")
-    every = args.every or (max(1, args.steps // 200) if suffix == ".gif" else args.steps or 1)
+        if not 0 < args.damage_at < steps:
+            raise ConfigError(f"--damage-at must be between 0 and --steps ({steps}), got {args.damage_at}")
+    every = args.every or (max(1, steps // 200) if suffix == ".gif" else steps or 1)
     one_d = getattr(model, "num_spatial_dims", None) == 1
     if suffix == ".png" and one_d and args.every is None:
         every = 1
     want_traj = suffix in (".gif", ".npz") or one_d
     if args.damage_at is None:
-        final, traj = _rollout_with_progress(model, state, args.steps, inp, every, key, want_traj,
+        final, traj = _rollout_with_progress(model, state, steps, inp, every, key, want_traj,
                                              show=not args.no_progress)
     else:  # grow, damage, regrow: the damaged state is the first frame of the second part
         keys = (None, None) if key is None else tuple(jax.random.split(key))
         grown, traj1 = _rollout_with_progress(model, state, args.damage_at, inp, every, keys[0], want_traj,
                                               show=not args.no_progress)
-        final, traj2 = _rollout_with_progress(model, model.damage_state(grown), args.steps - args.damage_at,
+        final, traj2 = _rollout_with_progress(model, model.damage_state(grown), steps - args.damage_at,
                                               inp, every, keys[1], want_traj, show=not args.no_progress)
         traj = None if traj1 is None else jax.tree_util.tree_map(
             lambda a, b: np.concatenate([np.asarray(a), np.asarray(b)]), traj1, traj2)
@@ -316,11 +366,48 @@ def _cmd_run(args) -> int:
             np.savez_compressed(f, **arrays)
     elif suffix == ".png":
         image_out = model.render_trajectory(traj)[0] if one_d else model.render(final)
-        write_png(args.out, image_out)
+        write_png(args.out, *_with_legend(model, [image_out]))
     else:
         frames = model.render_trajectory(traj)
-        write_gif(args.out, frames, fps=args.fps)
-    print(f"wrote {args.out} ({args.name}, {args.steps} steps)")
+        write_gif(args.out, _with_legend(model, frames), fps=args.fps)
+    print(f"wrote {args.out} ({args.name}, {steps} steps)")
+    if hasattr(model, "cli_summary"):  # what the run concluded, e.g. the digit a classifier saw
+        line = model.cli_summary(final)
+        if line:
+            print(line)
+    return 0
+
+
+def _with_legend(model, frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Frames enlarged for display, with the model's legend (``cli_legend(width)``: an RGB
+    strip, e.g. which colour is which class) under each; unchanged for models without one."""
+    if not hasattr(model, "cli_legend"):
+        return list(frames)
+    from ._images import upscale
+
+    big = [upscale(np.asarray(f)) for f in frames]
+    legend = np.asarray(model.cli_legend(big[0].shape[1]), np.uint8)
+    return [np.concatenate([f, legend], axis=0) for f in big]
+
+
+def _run_task(model, args, suffix: str) -> int:
+    """``cax-zoo run NAME --task FILE.json``: the model solves the task file (a model with a
+    ``cli_task`` hook) and the picture shows input, prediction and expected output."""
+    from ._atomic import atomic_write
+    from ._images import write_gif, write_png
+
+    if not hasattr(model, "cli_task"):
+        raise ConfigError(f"{args.name} does not solve task files; --task is for models such as arc1d_nca")
+    result = model.cli_task(args.task, steps=args.steps, seed=0 if args.seed is None else args.seed)
+    if suffix == ".npz":
+        with atomic_write(args.out) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, **result.arrays)
+    elif suffix == ".png":
+        write_png(args.out, result.image, min_size=0)  # drawn at display size already
+    else:
+        write_gif(args.out, [result.image], fps=args.fps, min_size=0)
+    print(f"wrote {args.out} ({args.name}, task {args.task.name})")
+    print(result.summary)
     return 0
 
 

@@ -143,6 +143,16 @@ def download(repo_id: str, *, revision: str | None = None,
     return folder, verified
 
 
+def upload_plan(folder: str | os.PathLike, allow_patterns: Sequence[str] = (*HUB_FILES, *MEDIA_PATTERNS)) -> list[str]:
+    """The files of ``folder`` that :func:`upload_folder` uploads with ``allow_patterns``,
+    sorted: the Hub client's own filter over the folder's files (no network)."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    folder = Path(folder)
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(filter_repo_objects(names, allow_patterns=list(allow_patterns)))
+
+
 def upload_folder(
     folder: str | os.PathLike,
     repo_id: str,

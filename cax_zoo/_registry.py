@@ -38,6 +38,7 @@ class Entry:
     paper: str | None = None
     recipe: str | None = None  # importable module path of the training recipe
     evaluate: Callable[..., dict] | None = None  # ``evaluate(model, **options) -> metrics``
+    card: Any = None  # what its model cards declare (a ``cax_zoo.training.CardSpec``); opaque here
 
     @property
     def learned(self) -> bool:
@@ -67,6 +68,7 @@ def register(
     paper: str | None = None,
     recipe: str | None = None,
     evaluate: Callable[..., dict] | None = None,
+    card: Any = None,
 ):
     """Decorator: register a family class or a factory function under ``name``.
 
@@ -87,7 +89,7 @@ def register(
             _FAMILY_OF_CLASS[obj] = name
         doc = description or ((obj.__doc__ or "").strip().splitlines() or [""])[0]
         _ENTRIES[name] = Entry(name, obj, doc, name if is_family else None, tuple(tags), paper,
-                               recipe, evaluate)
+                               recipe, evaluate, card)
         return obj
 
     return decorate

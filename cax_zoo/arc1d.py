@@ -26,7 +26,9 @@ from ._data._arc1d_baselines import (
 )
 from ._families._arc1d_nca import (
     ADAPT as ADAPT,
+    ARC_COLOURS as ARC_COLOURS,
     Arc1DNCA as Arc1DNCA,
+    TaskRun as TaskRun,
     adapt as adapt,
     adapted_filter as adapted_filter,
     candidates as candidates,
@@ -37,8 +39,11 @@ from ._families._arc1d_nca import (
     majority_row as majority_row,
     padded_length as padded_length,
     pairs_loss as pairs_loss,
+    read_task_file as read_task_file,
+    render_task as render_task,
     score as score,
     solve as solve,
+    solve_task_file as solve_task_file,
     task_arrays as task_arrays,
 )
 from ._families._arc1d_nca._score import EVALUATE_OPTIONS as EVALUATE_OPTIONS

@@ -8,6 +8,10 @@ creature loaders (Chan's catalogue, CAX's patterns) and a creature's measures.
     rule = jax.vmap(lambda k: lenia.sample_rule(k, num_channels=3))(jax.random.split(jax.random.key(0), 15))
     soup = cax_zoo.Lenia(R=12, T=2, state_scale=2, kernel_core="gaussian", growth="exponential",
                          num_channels=3, rule=rule)
+    two = lenia.LeniaRule.from_config(num_channels=1, kernel_core="polynomial", m=[0.1, 0.2], s=0.02)
+
+``LeniaRule.from_config`` is the one parser of the rule arguments that ``Lenia`` and
+``FlowLenia`` share; a creature's ``rule_arrays()`` are such arguments.
 """
 
 from ._data._cax_lenia import SETTINGS as CAX_SETTINGS, load_cax_pattern as load_cax_pattern

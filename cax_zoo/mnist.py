@@ -8,6 +8,7 @@ from ._data._mnist import load_mnist as load_mnist
 from ._families._mnist_self_classify import (
     CLASS_COLOURS as CLASS_COLOURS,
     NUM_CLASSES as NUM_CLASSES,
+    REPORT_STEPS as REPORT_STEPS,
     SelfClassifyingMNIST as SelfClassifyingMNIST,
     draw_digit as draw_digit,
     evaluate as evaluate,

@@ -7,12 +7,14 @@ A recipe (``recipes/<name>.py``) is a ``make_train_step`` plus a ``main`` built 
 
 from ._training._driver import Trained as Trained, drive as drive, finish as finish
 from ._training._card import (
-    CARD_SPECS as CARD_SPECS,
     CardResult as CardResult,
     CardSpec as CardSpec,
     card_body as card_body,
     card_data as card_data,
+    card_spec as card_spec,
     eval_command as eval_command,
+    eval_with_steps as eval_with_steps,
+    plain_eval as plain_eval,
     portable_command as portable_command,
     read_card_data as read_card_data,
     with_front_matter as with_front_matter,
@@ -58,4 +60,11 @@ from ._training._recipe_cli import (
     parse_recipe_args as parse_recipe_args,
     run_main as run_main,
 )
-from ._training._release import model_card as model_card, release_run as release_run
+from ._training._release import (
+    MAX_MEDIA_BYTES as MAX_MEDIA_BYTES,
+    PREVIEW_GIF as PREVIEW_GIF,
+    model_card as model_card,
+    preview_gif as preview_gif,
+    release_media as release_media,
+    release_run as release_run,
+)

@@ -22,6 +22,9 @@ the zoo's evaluation on instances ``eval_indices`` (never trained on) and releas
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import equinox as eqx
@@ -233,8 +236,27 @@ def train(run: RecipeRun) -> int:
         usage="import cax_zoo\nfrom cax_zoo.arc1d import evaluate\n"
               "model = cax_zoo.load('arc1d_nca')\nresult = evaluate(model, indices=range(21, 30))",
     )
-    finish(run, model, name=NAME, card=card, metrics=metrics)
+    with tempfile.TemporaryDirectory(prefix="arc1d_preview_") as tmp:
+        if run.smoke:  # seconds: the rule on a random row (solving a task compiles test-time training)
+            preview = ["--steps", "4", "--seed", "0"]
+        else:  # the first held-out task of PREVIEW_TYPE, solved: `cax-zoo run arc1d_nca --task FILE.json`
+            task = load_arc1d(run.options.data, indices=[ea], task_types=[PREVIEW_TYPE])[0]
+            preview = ["--task", str(write_task_file(task, Path(tmp))), "--seed", "0"]
+        finish(run, model, name=NAME, card=card, metrics=metrics, history=history, run_args=preview)
     return 0
+
+
+PREVIEW_TYPE = "1d_move_1p"  # the release's preview.gif: the first held-out task of this type, solved
+
+
+def write_task_file(task, folder: Path) -> Path:
+    """``task`` as a 1D-ARC JSON file ``folder/<name>.json`` (the dataset's layout)."""
+    def pairs(split):
+        return [{"input": [x.tolist()], "output": [y.tolist()]} for x, y in split]
+
+    path = folder / f"{task.name}.json"
+    path.write_text(json.dumps({"train": pairs(task.train), "test": pairs(task.test)}), encoding="utf-8")
+    return path
 
 
 def _add_arguments(parser) -> None:

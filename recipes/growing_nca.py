@@ -8,19 +8,30 @@ The paper's "regenerating" experiment: a pool of states; each iteration samples 
 sorts it by loss, replaces the worst sample with the seed and damages the best ones with
 a random disc, runs 64-96 steps, and minimises the RGBA mean squared error to the target
 at the last step.
+
+The release ships the exact target (``target.png``), the loss curve (``training.png``)
+and a grow / cut / regrow ``preview.gif``. An emoji target is read from a release's
+``target.png`` when one holds it at this ``target_size`` and ``padding`` (the pretrained
+model's for ``--init pretrained``, the shipped lizard's), so that no emoji font is needed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pathlib import Path
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+import cax_zoo
 from cax_zoo import ConfigError, GrowingNCA
-from cax_zoo.growing_nca import LIZARD, emoji_target, evaluate, image_target
+from cax_zoo.growing_nca import (
+    LIZARD, TARGET_FILE, emoji_about, emoji_target, evaluate, image_target, read_target_png, released_target,
+    target_png,
+)
 from cax_zoo.training import (
     RecipeRun, begin, circle_masks, constrain_leading, constrain_replicated, data_mesh, drive, finish, initial_model,
     key_data, make_optimizer, model_card, order_by_loss, parse_recipe_args, pool_sample, pool_update, replicate,
@@ -79,7 +90,21 @@ def create_model(cfg: dict[str, Any]) -> GrowingNCA:
     """A fresh model for the recipe config ``cfg`` (parameters from ``cfg["seed"]``)."""
     return GrowingNCA(num_channels=cfg["num_channels"], hidden_units=cfg["hidden_units"],
                       fire_rate=cfg["fire_rate"], size=cfg["target_size"] + 2 * cfg["padding"],
-                      key=jax.random.PRNGKey(cfg["seed"]))
+                      default_steps=cfg["rollout_max"], key=jax.random.PRNGKey(cfg["seed"]))
+
+
+def with_default_steps(model: GrowingNCA, steps: int) -> GrowingNCA:
+    """``model`` (its parameters unchanged) with ``default_steps`` set to ``steps``: a
+    fine-tuned model grows for this run's longest rollout, which its evaluation then uses."""
+    if model.default_steps == steps:
+        return model
+    fresh = GrowingNCA(**{**model.config(), "default_steps": steps}, key=jax.random.PRNGKey(0))
+    return eqx.tree_at(lambda m: (m.perceive, m.update), fresh, (model.perceive, model.update))
+
+
+# cax-zoo run arguments of the release's preview.gif: grow, cut at the middle, regrow
+PREVIEW = ["--steps", "160", "--damage-at", "80", "--every", "8", "--fps", "10", "--seed", "0"]
+PREVIEW_SMOKE = ["--steps", "8", "--damage-at", "4", "--seed", "0"]
 
 
 _create = create_model  # the name benchmarks/run.py uses
@@ -125,27 +150,64 @@ def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
     return train_step
 
 
-def _target(run: RecipeRun, cfg) -> tuple[np.ndarray, str]:
+def _release_folders(run: RecipeRun) -> list[Path]:
+    """Release folders whose ``target.png`` may hold this run's emoji target: the
+    pretrained model's (``--init pretrained``), then the shipped one of ``run.name``."""
+    folders = []
+    if run.init == "pretrained" and run.pretrained is not None and Path(run.pretrained).is_dir():
+        folders.append(Path(run.pretrained))
+    for name in dict.fromkeys([run.pretrained or run.name, run.name]):
+        if name and name in cax_zoo.list_models(pretrained=True):
+            folders.append(cax_zoo.weights_root() / name)
+    return folders
+
+
+def _target(run: RecipeRun, cfg) -> tuple[np.ndarray, str, dict[str, Any]]:
+    """The target, what the card calls it, and what ``target.png`` records of it."""
+    size, pad = cfg["target_size"], cfg["padding"]
     if run.options.target is not None:
-        return image_target(run.options.target, size=cfg["target_size"], padding=cfg["padding"]), \
-            f"image {run.options.target}"
+        return image_target(run.options.target, size=size, padding=pad), f"image {run.options.target}", \
+            {"image": Path(run.options.target).name, "target_size": size, "padding": pad}
     char = run.options.emoji
-    return emoji_target(char, size=cfg["target_size"], padding=cfg["padding"]), \
-        f"emoji U+{ord(char[0]):04X} (Noto Color Emoji)"
+    about = emoji_about(char, size=size, padding=pad)
+    desc = f"emoji U+{ord(char[0]):04X} (Noto Color Emoji)"
+    for folder in _release_folders(run):
+        shipped = released_target(folder, char=char, size=size, padding=pad)
+        if shipped is not None:
+            return shipped, desc, about
+    try:
+        return emoji_target(char, size=size, padding=pad), desc, about
+    except cax_zoo.DataError as e:  # no emoji font: say which config the shipped target.png has
+        hint = _shipped_config_hint(run)
+        raise cax_zoo.DataError(f"{e}{'; ' + hint if hint else ''}") from None
+
+
+def _shipped_config_hint(run: RecipeRun) -> str:
+    """``--config target_size=.. --config padding=..`` of a shipped target.png of this emoji."""
+    for folder in _release_folders(run):
+        if (folder / TARGET_FILE).is_file():
+            _, about = read_target_png(folder / TARGET_FILE)
+            if about.get("emoji") == run.options.emoji:
+                return (f"the {TARGET_FILE} shipped in {folder} is this emoji at --config target_size="
+                        f"{about['target_size']} --config padding={about['padding']}")
+    return ""
 
 
 def train(run: RecipeRun) -> int:
     begin(run)
     cfg = check_config(run.config)
     mesh = data_mesh(cfg.get("devices", 1), divides={"batch_size": cfg["batch_size"], "pool_size": cfg["pool_size"]})
-    target_np, target_desc = _target(run, cfg)
     name = "growing_nca/lizard" if run.options.target is None and run.options.emoji == LIZARD else "growing_nca"
     if run.name != name:
         run.name = name
+    target_np, target_desc, target_about = _target(run, cfg)
     model = initial_model(run, lambda: create_model(cfg))
     if model.size != target_np.shape[0]:
+        hint = _shipped_config_hint(run)
         raise ConfigError(f"the model grows {model.size}x{model.size} grids but the target is "
-                          f"{target_np.shape[0]}x{target_np.shape[1]} (target_size + 2 padding)")
+                          f"{target_np.shape[0]}x{target_np.shape[1]} (target_size + 2 padding): pass --config "
+                          f"target_size=.. --config padding=.. that add up to {model.size}"
+                          + (f" ({hint})" if hint else ""))
     optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
                                boundaries=cfg["lr_boundaries"], decay=cfg["lr_decay"],
                                normalize_gradients=cfg["normalize_gradients"])
@@ -169,7 +231,7 @@ def train(run: RecipeRun) -> int:
                     meta={"seed": cfg["seed"], "key_data": key_data(base_key), "target": target_desc})
     if not trained.completed:
         return 0
-    model = trained.model
+    model = with_default_steps(trained.model, cfg["rollout_max"])  # eval's default = what the card quotes
     metrics = evaluate(model, target=target_np, steps=cfg["rollout_max"])
     tail = [h[1] for h in trained.history[-50:]]
     metrics = {**metrics, "final_train_loss": float(np.mean(tail)) if tail else None,
@@ -187,7 +249,9 @@ def train(run: RecipeRun) -> int:
         usage=f"import cax_zoo\nmodel = cax_zoo.load({name!r})\nfinal = model.rollout(model.init_state(), "
               f"{cfg['rollout_max']}, key=__import__('jax').random.PRNGKey(0))\nimage = model.render(final)",
     )
-    finish(run, model, name=name, card=card, metrics=metrics)
+    finish(run, model, name=name, card=card, metrics=metrics, history=trained.history,
+           run_args=PREVIEW_SMOKE if run.smoke else PREVIEW,
+           files={TARGET_FILE: target_png(target_np, **target_about)})
     return 0
 
 

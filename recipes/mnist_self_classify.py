@@ -28,6 +28,9 @@ from cax_zoo.training import (
 
 SIDE = 28
 NAME = "mnist_self_classify"
+# cax-zoo run arguments of the release's preview.gif (a drawn digit; the colours are the votes)
+PREVIEW = ["--steps", "80", "--every", "2", "--seed", "3"]
+PREVIEW_SMOKE = ["--steps", "4", "--seed", "3"]
 PAPER = "Randazzo, Mordvintsev, Niklasson, Levin & Wang 2020, Distill, 'Self-classifying MNIST Digits'"
 
 FULL: dict[str, Any] = {
@@ -98,10 +101,16 @@ def create_model(cfg: dict[str, Any]) -> SelfClassifyingMNIST:
 _create = create_model
 
 
-def _fresh(model, images, labels, idx):
+def fresh_states(model, images, labels, idx):
+    """``(states (n, 28, 28, C), labels (n,) int32)``: digits ``images[idx]`` (uint8) as
+    fresh NCA states, the grey image in channel 0 and every other channel zero (what the
+    pool starts from and what reseeding puts back)."""
     grey = images[idx].astype(jnp.float32) / 255.0
     state = jnp.zeros(grey.shape + (model.num_channels,), jnp.float32).at[..., 0].set(grey)
     return state, labels[idx].astype(jnp.int32)
+
+
+_fresh = fresh_states  # the name the recipe's own code uses
 
 
 def per_sample_loss(model, states, labels):
@@ -223,7 +232,8 @@ def train(run: RecipeRun) -> int:
         usage="import cax_zoo\nmodel = cax_zoo.load('mnist_self_classify')\n"
               "labels = model.classify(images)  # (B, 28, 28) uint8 -> (B,) int",
     )
-    finish(run, model, name=NAME, card=card, metrics=metrics)
+    finish(run, model, name=NAME, card=card, metrics=metrics, history=trained.history,
+           run_args=PREVIEW_SMOKE if run.smoke else PREVIEW)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Give every released model card (``weights/<name>/README.md``) the Hub's YAML front matter,
 built by the release code (``cax_zoo.training.card_data``) from the metrics recorded in the
-folder's ``config.json``; the card's body is kept, except that machine-local paths in its
+folder's ``config.json`` and the card spec the model's family declares when it registers
+(``cax_zoo.training.card_spec``); the card's body is kept, except that machine-local paths in its
 commands are made relative and, where the body quotes no ``cax-zoo eval`` command, the one
 that reproduces its figures is added under the title.
 

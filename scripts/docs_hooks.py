@@ -54,13 +54,18 @@ def family_pictures(family: str) -> str:
     import cax_zoo
 
     media = _make_media_module()
-    names = [n for n in cax_zoo.list_models() if (n == family or n.startswith(family + "/"))
-             and n not in media.SHOWN_BY]  # a family shown by its released model: that once
-    if not names:
+    members = [n for n in cax_zoo.list_models() if (n == family or n.startswith(family + "/"))
+               and n not in media.SHOWN_BY]  # a family shown by its released model: that once
+    if not members:
         raise ValueError(f"docs/families/{family}.md documents no registered model")
+    names = [n for n in members if media.pictured(n)]
+    untrained = "".join(f"*`{n}` has no released weights yet (train one: `cax-zoo train {n}`).*\n\n"
+                        for n in members if n not in names)
+    if not names:
+        return untrained
     images = " ".join(f"![{n}](../media/zoo/{media.slug(n)}.gif){{ title=\"{n}\" }}" for n in names)
     commands = "\n".join(f"    {media.command(n)}" for n in names)
-    return (f'<div class="media-row" markdown>\n{images}\n</div>\n\n'
+    return (f'<div class="media-row" markdown>\n{images}\n</div>\n\n{untrained}'
             f'??? example "How these pictures were made (shown reduced to thumbnails)"\n\n'
             f'    ```bash\n{commands}\n    ```\n')
 

@@ -36,7 +36,8 @@ import numpy as np
 # ``cax-zoo run`` arguments (after the name) of each model's picture; ``--out`` is added.
 # Small grids and few frames keep every file small and the whole set under a minute or two.
 RUNS: dict[str, list[str]] = {
-    "arc1d_nca": ["--steps", "24", "--seed", "0"],
+    # a held-out task solved by the released model (input, prediction, expected)
+    "arc1d_nca": ["--task", "$CAX_ZOO_DATA/1d-arc/1d_move_1p/1d_move_1p_21.json", "--seed", "0"],
     "boids": ["--steps", "192", "--every", "4", "--seed", "0"],
     "elementary": ["--rule", "110", "--size", "96", "--steps", "64", "--seed", "0"],
     "flow_lenia": ["--size", "64", "--steps", "240", "--every", "8", "--seed", "0"],
@@ -72,6 +73,16 @@ LIFE_LIKE = ["--size", "64", "--steps", "96", "--every", "2", "--seed", "0"]
 DEFAULT = ["--steps", "64", "--seed", "0"]
 FLOW_LENIA = ["--size", "64", "--steps", "120", "--every", "4", "--seed", "0"]
 LENIA_2D = ["orbium", "orbium_bicaudatus", "scutium", "gyrorbium", "hydrogeminium", "tessellatium"]
+
+
+def pictured(name: str) -> bool:
+    """Whether ``name`` gets a picture: every classic model, and a learned one once it (or,
+    through ``SHOWN_BY``, its family) has released weights; an untrained network draws
+    nothing worth showing, so its family page says it has no weights yet."""
+    import cax_zoo
+
+    return (name in SHOWN_BY or not cax_zoo.get_entry(name).learned
+            or name in cax_zoo.list_models(pretrained=True))
 
 
 def slug(name: str) -> str:
@@ -134,7 +145,7 @@ def _run_pictures(out: str, names: list[str]) -> tuple[dict[str, float], list[st
     for name in names:
         t0 = time.perf_counter()
         path = Path(out) / "zoo" / f"{slug(name)}.gif"
-        argv = ["run", name, *run_args(name), "--no-progress", "--out", str(path)]
+        argv = ["run", name, *map(os.path.expandvars, run_args(name)), "--no-progress", "--out", str(path)]
         err = io.StringIO()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
             try:
@@ -232,6 +243,50 @@ def mnist_accuracy_plot(path: Path) -> None:
     ax.set_title("mnist_self_classify on the MNIST test set")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# The Distill article's published figures (Randazzo et al. 2020, final model: L2 loss and
+# residual noise; per-cell accuracy at its best step and at 200, total agreement at 200;
+# the cross-entropy model's per-cell peak), in % of the MNIST test set.
+DISTILL_MNIST = {"per-cell": {65: 95.4, 200: 95.3}, "agreement": {200: 88.1}, "cross-entropy peak": 96.2}
+
+
+def mnist_distill_plot(path: Path) -> None:
+    """Per-cell accuracy and total agreement against CA steps, as the Distill article
+    measures them, from the metrics that ``cax-zoo eval mnist_self_classify`` recorded in
+    the release, beside the article's published figures (left: every step; right: from
+    step 50, magnified)."""
+    plt = _pyplot()
+    m = _release_metrics("mnist_self_classify")
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.4), dpi=100, gridspec_kw={"width_ratios": [2, 3]})
+    for i, ax in enumerate(axes):
+        shown = []
+        for key, label, colour in (("pixel_accuracy_by_step", "per-cell accuracy", "C0"),
+                                   ("agreement_by_step", "total agreement (every live cell right)", "C1")):
+            steps = [s for s in sorted(int(s) for s in m[key]) if i == 0 or s >= 50]
+            values = [100 * m[key][str(s)] for s in steps]
+            shown += values
+            ax.plot(steps, values, "o-", color=colour, label=f"this release: {label}")
+        for key, colour in (("per-cell", "C0"), ("agreement", "C1")):
+            ref = DISTILL_MNIST[key]
+            shown += list(ref.values())
+            ax.plot(list(ref), list(ref.values()), "*", ms=11, color=colour, markeredgecolor="black",
+                    label=f"Distill article: {key}" + "".join(f", {v}% @{s}" for s, v in ref.items()))
+        ax.axhline(DISTILL_MNIST["cross-entropy peak"], color="grey", ls=":",
+                   label=f"Distill cross-entropy model, per-cell peak {DISTILL_MNIST['cross-entropy peak']}%")
+        if i == 1:
+            ax.set_ylim(min(shown) - 1, DISTILL_MNIST["cross-entropy peak"] + 1)
+        ticks = [s for s in sorted(int(s) for s in m["pixel_accuracy_by_step"]) if i == 0 or s >= 50]
+        ax.set_xticks(ticks, [str(t) for t in ticks], fontsize=8)
+        ax.set_xlabel("CA steps")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"% (MNIST test set, {m['num_images']:,} digits)")
+    axes[1].set_title("from step 50", fontsize=9)
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("mnist_self_classify, measured as the Distill article measures it", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -381,6 +436,7 @@ def training_curve(path: Path, steps: int = 150) -> None:
 
 PLOTS = {
     "mnist_accuracy.png": mnist_accuracy_plot,
+    "mnist_distill.png": mnist_distill_plot,
     "arc1d_per_type.png": arc1d_bars,
     "arc1d_tasks.png": arc1d_tasks,
     "lizard_regrow.png": lizard_strip,
@@ -394,7 +450,7 @@ def make_all(out: Path, only: list[str] | None = None, *, verbose: bool = True) 
     import cax_zoo
 
     out = Path(out)
-    names = cax_zoo.list_models()
+    names = [n for n in cax_zoo.list_models() if pictured(n)]
     todo_models = [n for n in names if not only or n in only]
     errors: list[str] = []
     plot_seconds: dict[str, float] = {}

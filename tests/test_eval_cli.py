@@ -38,7 +38,9 @@ def test_eval_mnist_writes_the_documented_json(tmp_path, data_dir):
     assert r.returncode == 0, r.stderr[-2000:]
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["num_images"] == 200
-    assert set(result["accuracy_by_step"]) == {"20", "50", "100", "200"}
+    steps = {"20", "50", "65", "80", "100", "200"}  # the Distill article's steps and ours
+    assert set(result["accuracy_by_step"]) == set(result["agreement_by_step"]) == steps
+    assert 0.0 <= result["agreement"] <= result["accuracy"]  # all live cells right implies the vote right
     # the shipped weights: 0.9500 on all 10,000 digits (card); the first 200 give 0.93 at step 100
     assert result["accuracy"] >= 0.85 and result["accuracy_by_step"]["200"] >= 0.85
     assert 0.5 <= result["pixel_accuracy"] <= 1.0

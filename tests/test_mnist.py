@@ -158,8 +158,10 @@ def test_cli_setup_and_init_state():
 def test_evaluate_small_subset_keys(test_set):
     m = _perturbed("learned", fire_rate=0.5)
     r = evaluate(m, limit=40, steps=30)
-    assert {"accuracy", "pixel_accuracy", "accuracy_by_step"} <= set(r)
-    assert set(r["accuracy_by_step"]) == {"20", "30", "50", "100", "200"}
+    assert {"accuracy", "pixel_accuracy", "agreement", "accuracy_by_step", "pixel_accuracy_by_step",
+            "agreement_by_step"} <= set(r)
+    for key in ("accuracy_by_step", "pixel_accuracy_by_step", "agreement_by_step"):
+        assert set(r[key]) == {"20", "30", "50", "65", "80", "100", "200"}
     assert r["num_images"] == 40 and 0 <= r["accuracy"] <= 1 and 0 <= r["pixel_accuracy"] <= 1
     with pytest.raises(cax_zoo.ConfigError):
         evaluate(m, steps=0, limit=5)
@@ -182,3 +184,105 @@ def test_shipped_weights_classify_real_digits(test_set):
     fresh = cax_zoo.create("mnist_self_classify", key=KEY)
     assert (fresh.classify(x[:256]) == y[:256]).mean() < 0.3
     assert model.classify(x[0]).shape == ()
+
+
+def _with_fire_rate(model, fire_rate):
+    """``model``'s parameters under another fire rate (a static field)."""
+    other = SelfClassifyingMNIST(**{**model.config(), "fire_rate": fire_rate}, key=KEY)
+    return jax.tree.unflatten(jax.tree.structure(other), jax.tree.leaves(model))
+
+
+def test_evaluate_matches_numpy_restatement_of_its_definitions(test_set):
+    """Every cell firing (fire rate 1): each digit rolled out alone, step by step, with the
+    public sparse_step; the three figures restated in numpy from the per-cell votes."""
+    from cax_zoo.mnist import live_cells, sparse_step
+
+    x, y = test_set
+    model = _with_fire_rate(cax_zoo.load("mnist_self_classify"), 1.0)
+    n, checkpoints = 12, (2, 6, 15)
+    r = evaluate(model, limit=n, steps=6, report_steps=(2, 15))
+    votes = {s: [] for s in checkpoints}  # per digit: the votes of its live cells
+    for digit in x[:n]:
+        grey = jnp.asarray(digit.astype(np.float32) / 255.0)
+        _, nbr, ng, valid = live_cells(grey, model.alive_threshold, 784)
+        hidden = jnp.zeros((784, model.num_channels - 1))
+        for t in range(1, max(checkpoints) + 1):
+            hidden = sparse_step(model, hidden, nbr, ng, valid, None)
+            if t in checkpoints:
+                votes[t].append(np.argmax(np.asarray(hidden[:, -10:]), -1)[np.asarray(valid)])
+    live = (x[:n].astype(np.float32) / 255.0 > model.alive_threshold).sum((1, 2))
+    assert [len(v) for v in votes[2]] == live.tolist()  # live = grey > alive_threshold
+    agreement = {}
+    for s in checkpoints:
+        right = [v == label for v, label in zip(votes[s], y[:n])]
+        majority_right = [np.bincount(v, minlength=10).argmax() == label for v, label in zip(votes[s], y[:n])]
+        agreement[s] = np.mean([rr.all() and len(rr) > 0 for rr in right])
+        assert r["agreement_by_step"][str(s)] == agreement[s]
+        assert r["pixel_accuracy_by_step"][str(s)] == sum(rr.sum() for rr in right) / live.sum()
+        assert r["accuracy_by_step"][str(s)] == np.mean(majority_right)
+    assert r["agreement"] == agreement[6]
+    assert 0 < agreement[15] < 1 and agreement[2] < agreement[15]  # the check can fail both ways
+
+
+def test_evaluate_reproduces_padded_batch_rollouts(test_set):
+    """Packed chunks that skip non-firing cells give exactly the counts of sparse_rollout on
+    padded batches of sorted digits with the same keys (several batches, lengths and chunks)."""
+    import math
+
+    x, y = test_set
+    model = cax_zoo.load("mnist_self_classify")
+    n, bs, horizon, seed = 60, 16, 12, 5
+    r = evaluate(model, limit=n, steps=horizon, report_steps=(4, 9), batch_size=bs, seed=seed, chunk_cells=1024)
+    live = (x[:n].astype(np.float32) / 255.0 > model.alive_threshold).sum((1, 2))
+    order = np.argsort(live, kind="stable")
+    counts = []
+    for bi, start in enumerate(range(0, n, bs)):
+        idx = order[start:start + bs]
+        idx_p = np.concatenate([idx, np.repeat(idx[-1:], bs - len(idx))])
+        length = max(32, int(math.ceil(live[idx_p].max() / 32) * 32))
+        nbr, ng, valid = live_cell_batch(x[idx_p], model.alive_threshold, length)
+        c, _ = sparse_rollout(model, jnp.asarray(nbr), jnp.asarray(ng), jnp.asarray(valid),
+                              jnp.asarray(y[idx_p].astype(np.int32)),
+                              jax.random.fold_in(jax.random.PRNGKey(seed), bi), horizon)
+        counts.append(np.asarray(c)[:, : len(idx)])
+    counts, labels = np.concatenate(counts, 1), y[order]
+    for s in (4, 9, 12):
+        c = counts[s - 1]
+        right = c[np.arange(n), labels]
+        assert r["accuracy_by_step"][str(s)] == np.mean(c.argmax(-1) == labels)
+        assert r["pixel_accuracy_by_step"][str(s)] == right.sum() / live.sum()
+        assert r["agreement_by_step"][str(s)] == np.mean(right == live[order])
+
+
+def test_evaluate_argument_errors():
+    m = SelfClassifyingMNIST(key=KEY)
+    for kw, field in (({"chunk_cells": 10}, "chunk_cells"), ({"report_steps": "20"}, "report_steps"),
+                      ({"report_steps": (0,)}, "report_steps"), ({"batch_size": 0}, "batch_size")):
+        with pytest.raises(cax_zoo.ConfigError, match=field):
+            evaluate(m, limit=5, **kw)
+
+
+def test_release_records_the_article_figures_and_the_docs_plot_them(tmp_path):
+    """The card's metrics hold all three figures at every default step (from a real
+    `cax-zoo eval` run), and the docs' plot of them beside the article draws."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from cax_zoo.mnist import REPORT_STEPS
+
+    config = json.loads((cax_zoo.weights_root() / "mnist_self_classify" / "config.json").read_text())
+    m = config["metrics"]
+    for key in ("accuracy_by_step", "pixel_accuracy_by_step", "agreement_by_step"):
+        assert set(m[key]) == {str(s) for s in REPORT_STEPS}
+        assert all(0 <= v <= 1 for v in m[key].values())
+    # every digit that agrees is classified right: agreement <= majority-vote accuracy
+    assert all(m["agreement_by_step"][s] <= m["accuracy_by_step"][s] for s in m["agreement_by_step"])
+    assert m["accuracy_by_step"]["100"] == 0.95 and m["pixel_accuracy_by_step"]["100"] == m["pixel_accuracy"]
+    spec = importlib.util.spec_from_file_location(
+        "make_media", Path(__file__).resolve().parents[1] / "scripts" / "make_media.py")
+    media = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(media)
+    assert media.PLOTS["mnist_distill.png"] is media.mnist_distill_plot
+    media.mnist_distill_plot(tmp_path / "d.png")
+    assert (tmp_path / "d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -15,8 +15,6 @@ pads with NaN. :data:`SETTINGS` holds how CAX's Lenia notebook runs each pattern
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -24,14 +22,13 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError
-from ._files import read_bytes
-from ._lenia_catalogue import Creature, KernelSpec
+from ._files import find_folder, read_json
+from ._lenia_catalogue import MAX_KERNELS, Creature, cells_array, parse_kernels
 
 FILE = "cax_patterns.json"
 SHA256 = "3b0ee79ad9646c0a8617138648a7978f35f45c1ae695f70552d2a75eb5226fd6"
 SOURCE = ("CAX (github.com/maxencefaldor/cax, src/cax/cs/lenia/patterns/{name}/, MIT licence), "
           "converted from its pickles to JSON")
-MAX_KERNELS = 256
 MAX_EXTENT = 1024
 MAX_BYTES = 16 << 20  # the file is 80 kB
 
@@ -50,44 +47,34 @@ R=13, T=10 and ``polynomial_kernel_fn``."""
 def cax_patterns_path(*, data: str | os.PathLike | None = None) -> Path:
     """``cax_patterns.json`` under ``data`` (the file's folder or its parent holding
     ``lenia/``), else under ``$CAX_ZOO_DATA/lenia``."""
-    folders = [Path(data), Path(data) / "lenia"] if data is not None else []
-    env = os.environ.get("CAX_ZOO_DATA")
-    if data is None and env:
-        folders.append(Path(env) / "lenia")
-    for folder in folders:
-        if (folder / FILE).is_file():
-            return folder / FILE
-    raise DataError(
-        f"no {FILE} in {', '.join(map(str, folders)) or '$CAX_ZOO_DATA/lenia (CAX_ZOO_DATA is not set)'}: "
-        "it is a JSON conversion of CAX's pattern pickles (sha256 " + SHA256[:12] + "...); the released "
-        "creatures load without it")
+    folder = find_folder("lenia", [FILE], data, label="CAX Lenia patterns")
+    if folder is None:
+        env = os.environ.get("CAX_ZOO_DATA")
+        raise DataError(
+            f"no {FILE} in {Path(env) / 'lenia' if env else '$CAX_ZOO_DATA/lenia (CAX_ZOO_DATA is not set)'}: "
+            "it is a JSON conversion of CAX's pattern pickles (sha256 " + SHA256[:12] + "...); the released "
+            "creatures load without it")
+    return folder / FILE
 
 
 def read_cax_patterns(*, data: str | os.PathLike | None = None) -> dict[str, Any]:
     """The file's JSON object, after its sha256 check."""
     path = cax_patterns_path(data=data)
-    raw = read_bytes(path, max_bytes=MAX_BYTES, what="CAX's Lenia patterns file")
-    if hashlib.sha256(raw).hexdigest() != SHA256:
-        raise DataError(f"{path} fails its sha256 check: it is not the expected conversion of CAX's patterns")
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"{path} is not valid JSON: {e}") from None
+    doc = read_json(path, max_bytes=MAX_BYTES, what="CAX's Lenia patterns file", sha256=SHA256)
     if not isinstance(doc, dict) or not isinstance(doc.get("patterns"), dict):
         raise DataError(f"{path}: expected an object with a 'patterns' object")
     return doc
 
 
-def _array(value: Any, where: str, *, dtype=np.float64) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError):
-        raise DataError(f"{where}: expected a rectangular array of numbers") from None
-    return arr
+COLUMNS = {"b": "kernel_b", "m": "growth_mean", "s": "growth_std", "h": "weight", "r": "kernel_r",
+           "c0": "channel_source", "c1": "channel_target"}
+"""Catalogue kernel field -> CAX's rule column (``LeniaRuleParams``: one entry per kernel)."""
 
 
 def parse_cax_pattern(name: str, entry: Any) -> Creature:
-    """One pattern entry -> :class:`Creature` with CAX's run settings (:data:`SETTINGS`)."""
+    """One pattern entry -> :class:`Creature` with CAX's run settings (:data:`SETTINGS`);
+    the rule's columns are read kernel by kernel as catalogue kernels
+    (:func:`~cax_zoo._data._lenia_catalogue.parse_kernels`)."""
     where = f"CAX Lenia pattern {name!r}"
     if name not in SETTINGS:
         raise DataError(f"{where}: unknown pattern; expected one of {', '.join(SETTINGS)}")
@@ -98,44 +85,21 @@ def parse_cax_pattern(name: str, entry: Any) -> Creature:
     if (not isinstance(shape, list) or len(shape) != 3 or not all(isinstance(n, int) and 1 <= n <= MAX_EXTENT
                                                                    for n in shape)):
         raise DataError(f"{where}: cells shape must be [rows, columns, channels] within {MAX_EXTENT}, got {shape!r}")
-    cells = _array(cells_doc.get("data"), f"{where} cells")
+    cells = cells_array(cells_doc.get("data"), f"{where} cells", ndim=3)
     if list(cells.shape) != shape:
         raise DataError(f"{where}: cells data has shape {list(cells.shape)}, the header says {shape}")
-    if not np.all(np.isfinite(cells)) or cells.min() < 0 or cells.max() > 1:
-        raise DataError(f"{where}: cell values must lie in [0, 1]")
-    keys = ("channel_source", "channel_target", "weight", "kernel_r", "growth_mean", "growth_std")
-    vecs = {}
-    for key in keys:
-        v = _array(rule.get(key), f"{where} rule {key}")
-        if v.ndim != 1 or not 1 <= v.size <= MAX_KERNELS or not np.all(np.isfinite(v)):
-            raise DataError(f"{where}: rule {key} must be 1 to {MAX_KERNELS} finite numbers")
-        vecs[key] = v
-    k = vecs["weight"].size
-    if any(v.size != k for v in vecs.values()):
+    columns = {key: rule.get(column) for key, column in COLUMNS.items()}
+    for key, column in columns.items():
+        if not isinstance(column, list) or not 1 <= len(column) <= MAX_KERNELS:
+            raise DataError(f"{where}: rule {COLUMNS[key]} must list 1 to {MAX_KERNELS} values, one per kernel")
+    if len({len(column) for column in columns.values()}) > 1:
         raise DataError(f"{where}: rule arrays disagree on the number of kernels: "
-                        f"{ {key: v.size for key, v in vecs.items()} }")
-    b = rule.get("kernel_b")
-    if not isinstance(b, list) or len(b) != k or not all(isinstance(row, list) and row for row in b):
-        raise DataError(f"{where}: rule kernel_b must hold one list of ring weights per kernel")
-    channels = shape[2]
-    kernels = []
-    for i in range(k):
-        row = b[i]
-        used = [x for x in row if x is not None]
-        if row[: len(used)] != used or not used or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < float("inf") for x in used):
-            raise DataError(f"{where}: kernel {i} ring weights must be numbers >= 0 then null padding, got {row}")
-        c0, c1 = vecs["channel_source"][i], vecs["channel_target"][i]
-        if c0 != int(c0) or c1 != int(c1) or not (0 <= c0 < channels and 0 <= c1 < channels):
-            raise DataError(f"{where}: kernel {i} channels must be indices in [0, {channels})")
-        if vecs["growth_std"][i] <= 0 or vecs["kernel_r"][i] <= 0:
-            raise DataError(f"{where}: kernel {i} needs growth_std > 0 and kernel_r > 0")
-        kernels.append(KernelSpec(
-            b=tuple(float(x) for x in used), m=float(vecs["growth_mean"][i]), s=float(vecs["growth_std"][i]),
-            h=float(vecs["weight"][i]), r=float(vecs["kernel_r"][i]), c0=int(c0), c1=int(c1)))
+                        f"{ {COLUMNS[key]: len(column) for key, column in columns.items()} }")
+    specs = [{key: column[i] for key, column in columns.items()} for i in range(len(columns["m"]))]
+    kernels = parse_kernels(specs, where, shape[2])
     st = SETTINGS[name]
-    return Creature(name, name, "", float(st["R"]), float(st["T"]), tuple(kernels), st["kernel_core"],
-                    st["growth"], cells.astype(np.float32), SOURCE.format(name=name), st["state_scale"])
+    return Creature(name, name, "", float(st["R"]), float(st["T"]), kernels, st["kernel_core"],
+                    st["growth"], cells, SOURCE.format(name=name), st["state_scale"])
 
 
 def load_cax_pattern(name: str, *, data: str | os.PathLike | None = None) -> Creature:

@@ -19,9 +19,11 @@ import urllib.request
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from .._atomic import atomic_write_bytes
 from .._errors import DataError
+from .._validation import parse_json
 
 CHUNK = 1 << 20
 
@@ -113,6 +115,24 @@ def gunzip(payload: bytes, *, max_bytes: int, what: str) -> bytes:
 
 def digest(payload: bytes, algorithm: str) -> str:
     return hashlib.new(algorithm, payload).hexdigest()
+
+
+def digest_mismatch(payload: bytes, expected: str, algorithm: str = "sha256") -> str | None:
+    """None if ``payload`` has the pinned digest, else a short reason (a ``verify`` for
+    :func:`download`)."""
+    got = digest(payload, algorithm)
+    return None if got == expected else f"fails its {algorithm} check (got {got[:16]}..., expected {expected[:16]}...)"
+
+
+def read_json(path: str | os.PathLike, *, max_bytes: int, what: str, sha256: str | None = None) -> Any:
+    """A bounded JSON file (:func:`read_bytes`), checked against its pinned ``sha256``
+    when given, parsed strictly (:func:`cax_zoo._validation.parse_json`): every failure a
+    one-line DataError naming ``what`` and the file."""
+    raw = read_bytes(path, max_bytes=max_bytes, what=what)
+    reason = None if sha256 is None else digest_mismatch(raw, sha256)
+    if reason is not None:
+        raise DataError(f"{what} {path} {reason}: the file is corrupt or not the expected one")
+    return parse_json(raw, what=f"{what} {path}", error=DataError)
 
 
 def download(

@@ -22,19 +22,19 @@ ends the pattern; short rows are padded with zeros.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import re
-import urllib.request
-from importlib import resources
+from collections.abc import Callable, Mapping
 from fractions import Fraction
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._errors import DataError
+from .._errors import ConfigError, DataError
+from .._validation import check_choice, check_float, check_int, parse_json
+from ._files import cache_folder, digest_mismatch, download, find_folder, read_json
 
 FILES = {2: "animals.json", 3: "animals3D.json"}
 SHA256 = {
@@ -49,6 +49,10 @@ KERNEL_CORES = ("polynomial", "exponential", "rectangular", "staircase", "gaussi
 GROWTHS = ("polynomial", "gaussian", "rectangular")
 """Growth functions; the catalogue's ``gn`` = 1..3."""
 
+MAX_BYTES = 16 << 20
+"""Largest catalogue file read (``animals.json`` is 1 MB)."""
+MAX_KERNELS = 256
+"""Most kernels one creature may have (Chan's have at most 15)."""
 MAX_EXTENT = 4096
 """Largest extent of an RLE pattern along any axis (a creature is tens of cells wide)."""
 MAX_CELLS = 1 << 22
@@ -99,12 +103,15 @@ class Creature:
     def num_channels(self) -> int:
         return self.cells.shape[-1]
 
+    def rule_arrays(self) -> dict[str, list]:
+        """The rule as per-kernel lists, the keyword arguments every Lenia family takes
+        (``m, s, h, r, b, sources, targets``; see :meth:`cax_zoo.lenia.LeniaRule.from_config`)."""
+        ks = self.kernels
+        return {"m": [k.m for k in ks], "s": [k.s for k in ks], "h": [k.h for k in ks], "r": [k.r for k in ks],
+                "b": [list(k.b) for k in ks], "sources": [k.c0 for k in ks], "targets": [k.c1 for k in ks]}
+
 
 # ------------------------------------------------------------------------- files
-def _cache_dir() -> Path:
-    return Path(os.environ.get("CAX_ZOO_CACHE", Path.home() / ".cache" / "cax_zoo")) / "lenia"
-
-
 def catalogue_path(dims: int = 2, *, data: str | os.PathLike | None = None) -> Path:
     """The catalogue file for ``dims`` (2 or 3): under ``data`` (a folder holding the file
     or a ``lenia/`` subfolder), else ``$CAX_ZOO_DATA/lenia``, else the download cache
@@ -112,50 +119,23 @@ def catalogue_path(dims: int = 2, *, data: str | os.PathLike | None = None) -> P
     if dims not in FILES:
         raise DataError(f"the Lenia catalogue has 2-D and 3-D files, not {dims}-D")
     filename = FILES[dims]
-    if data is not None:
-        for folder in (Path(data), Path(data) / "lenia"):
-            if (folder / filename).is_file():
-                return folder / filename
-        raise DataError(f"no {filename} in {data} or {Path(data) / 'lenia'}")
-    env = os.environ.get("CAX_ZOO_DATA")
-    if env and (Path(env) / "lenia" / filename).is_file():
-        return Path(env) / "lenia" / filename
-    cached = _cache_dir() / filename
+    folder = find_folder("lenia", [filename], data, label="Lenia catalogue")
+    if folder is not None:
+        return folder / filename
+    cached = cache_folder("lenia") / filename
     if not cached.is_file():
-        _download(cached)
+        download([URL + filename], cached, max_bytes=MAX_BYTES, what=f"the Lenia catalogue {filename}",
+                 verify=lambda payload: digest_mismatch(payload, SHA256[filename]),
+                 hint="or set CAX_ZOO_DATA to a folder with lenia/")
     return cached
-
-
-def _download(path: Path) -> None:
-    url = URL + path.name
-    try:
-        with urllib.request.urlopen(url, timeout=60) as r:
-            payload = r.read()
-    except OSError as e:
-        raise DataError(
-            f"could not download the Lenia catalogue {url}: {e} (or set CAX_ZOO_DATA to a "
-            "folder with lenia/)"
-        ) from None
-    digest = hashlib.sha256(payload).hexdigest()
-    if digest != SHA256[path.name]:
-        raise DataError(f"{url} fails its sha256 check (got {digest}, expected {SHA256[path.name]})")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
 
 
 def read_catalogue(dims: int = 2, *, data: str | os.PathLike | None = None,
                    verify: bool = True) -> list[dict[str, Any]]:
     """The raw JSON entries of the catalogue file (sha256-checked when ``verify``)."""
     path = catalogue_path(dims, data=data)
-    raw = path.read_bytes()
-    if verify and hashlib.sha256(raw).hexdigest() != SHA256[path.name]:
-        raise DataError(f"{path} fails its sha256 check: the file is corrupt or not Chan's catalogue")
-    try:
-        entries = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"{path} is not valid JSON: {e}") from None
+    entries = read_json(path, max_bytes=MAX_BYTES, what="the Lenia catalogue",
+                        sha256=SHA256[path.name] if verify else None)
     if not isinstance(entries, list):
         raise DataError(f"{path}: expected a JSON list of entries, got {type(entries).__name__}")
     return entries
@@ -182,17 +162,24 @@ def find_creature(code: str, *, dims: int = 2, name: str | None = None,
 
 # ------------------------------------------------------------------------- parsing
 def parse_fractions(text: Any, *, where: str = "b") -> tuple[float, ...]:
-    """``"1,1/2"`` -> ``(1.0, 0.5)``; also a list of numbers."""
+    """``"1,1/2"`` -> ``(1.0, 0.5)``; also a list of numbers, where trailing ``null``
+    entries are padding (CAX's NaN-padded ``kernel_b``) and dropped."""
     items = text.split(",") if isinstance(text, str) else text
-    if not isinstance(items, (list, tuple)) or not items:
+    if isinstance(items, (list, tuple)):
+        items = list(items)
+        while items and items[-1] is None:
+            items.pop()
+    if not isinstance(items, list) or not items:
         raise DataError(f"{where}: expected ring weights like '1,1/2', got {text!r}")
     out = []
     for item in items:
+        if item is None:
+            raise DataError(f"{where}: ring weights must be numbers >= 0, then null padding; got {text!r}")
         try:
             value = float(Fraction(item.strip()) if isinstance(item, str) else item)
         except (ValueError, ZeroDivisionError, TypeError):
             raise DataError(f"{where}: bad ring weight {item!r} in {text!r}") from None
-        if not np.isfinite(value) or value < 0:
+        if not np.isfinite(value) or value < 0 or isinstance(item, bool):
             raise DataError(f"{where}: ring weight {item!r} must be finite and >= 0")
         out.append(value)
     return tuple(out)
@@ -316,36 +303,63 @@ def _cubify(nested: list, dims: int, where: str = "cells") -> np.ndarray:
     return out
 
 
-def _number(params: dict, key: str, where: str, *, positive: bool = True) -> float:
+def _checked(check: Callable[..., Any], where: str, *args: Any, **kwargs: Any) -> Any:
+    """A :mod:`cax_zoo._validation` check of a data value: its ConfigError as a DataError
+    naming ``where``."""
+    try:
+        return check(*args, **kwargs)
+    except ConfigError as e:
+        raise DataError(f"{where}: {e}") from None
+
+
+def _number(params: Mapping[str, Any], key: str, where: str, *, positive: bool = True) -> float:
     if key not in params:
         raise DataError(f"{where}: params has no {key!r}")
-    v = params[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise DataError(f"{where}: params[{key!r}] must be a number, got {v!r}")
-    if positive and v <= 0:
-        raise DataError(f"{where}: params[{key!r}] must be > 0, got {v!r}")
-    return float(v)
+    return _checked(check_float, where, f"params[{key!r}]", params[key],
+                    minimum=0.0 if positive else None, open_minimum=positive)
 
 
-def _index(spec: dict, key: str, where: str, num_channels: int) -> int:
-    v = spec.get(key, 0)
-    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < num_channels:
-        raise DataError(f"{where}: {key} must be a channel index in [0, {num_channels}), got {v!r}")
-    return v
+def parse_kernel(spec: Any, where: str, num_channels: int) -> KernelSpec:
+    """One kernel object ``{"b", "m", "s", "h", "r", "c0", "c1"}`` -> a validated
+    :class:`KernelSpec` (``h``, ``r`` default to 1 and ``c0``, ``c1`` to 0): ring weights
+    (:func:`parse_fractions`), ``m``, ``s``, ``r`` > 0, finite ``h``, channel indices in
+    ``[0, num_channels)``. Every creature source (the catalogue, CAX's patterns) parses its
+    kernels here."""
+    if not isinstance(spec, Mapping):
+        raise DataError(f"{where}: expected an object")
+    channel = {key: _checked(check_int, where, f"{key} (a channel index of {num_channels} channels)",
+                             spec.get(key, 0), minimum=0, maximum=num_channels - 1) for key in ("c0", "c1")}
+    return KernelSpec(
+        b=parse_fractions(spec.get("b"), where=f"{where} b"), m=_number(spec, "m", where),
+        s=_number(spec, "s", where), h=_number(spec, "h", where, positive=False) if "h" in spec else 1.0,
+        r=_number(spec, "r", where) if "r" in spec else 1.0, **channel)
+
+
+def parse_kernels(specs: Any, where: str, num_channels: int) -> tuple[KernelSpec, ...]:
+    """A list of 1 to :data:`MAX_KERNELS` kernel objects, each through :func:`parse_kernel`."""
+    if not isinstance(specs, list) or not 1 <= len(specs) <= MAX_KERNELS:
+        raise DataError(f"{where}: kernels must be a list of 1 to {MAX_KERNELS} kernel objects")
+    return tuple(parse_kernel(spec, f"{where} kernel {j}", num_channels) for j, spec in enumerate(specs))
+
+
+def cells_array(cells: Any, where: str, *, ndim: int) -> np.ndarray:
+    """Cells given as numbers (nested lists): a float32 array of ``ndim`` axes, not empty,
+    every value in [0, 1]."""
+    try:
+        arr = np.asarray(cells, dtype=np.float32)
+    except (ValueError, TypeError):
+        raise DataError(f"{where}: cells must be an RLE string or a rectangular array of numbers") from None
+    if arr.ndim != ndim or arr.size == 0:
+        raise DataError(f"{where}: expected a {ndim}-D array of cells, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
+        raise DataError(f"{where}: cell values must lie in [0, 1]")
+    return arr
 
 
 def _channel_cells(cells: Any, dims: int, where: str) -> np.ndarray:
     if isinstance(cells, str):
         return parse_rle(cells, dims, where=where)
-    try:
-        arr = np.asarray(cells, dtype=np.float32)
-    except (ValueError, TypeError):
-        raise DataError(f"{where}: cells must be an RLE string or a rectangular array of numbers") from None
-    if arr.ndim != dims or arr.size == 0:
-        raise DataError(f"{where}: expected a {dims}-D array of cells, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
-        raise DataError(f"{where}: cell values must lie in [0, 1]")
-    return arr
+    return cells_array(cells, where, ndim=dims)
 
 
 def parse_entry(entry: dict[str, Any], *, dims: int, source: str = "") -> Creature:
@@ -361,44 +375,24 @@ def parse_entry(entry: dict[str, Any], *, dims: int, source: str = "") -> Creatu
         raise DataError(f"{where}: no cells")
     R, T = _number(params, "R", where), _number(params, "T", where)
     if "kernels" in params:
-        specs = params["kernels"]
-        if not isinstance(specs, list) or not specs:
-            raise DataError(f"{where}: kernels must be a non-empty list")
         if isinstance(cells, str) or not isinstance(cells, list) or not cells:
             raise DataError(f"{where}: a multi-channel entry needs one cells item per channel")
         channels = [_channel_cells(c, dims, f"{where} channel {i}") for i, c in enumerate(cells)]
-        kernels = []
-        for j, spec in enumerate(specs):
-            kw = f"{where} kernel {j}"
-            if not isinstance(spec, dict):
-                raise DataError(f"{kw}: expected an object")
-            kernels.append(KernelSpec(
-                b=parse_fractions(spec.get("b"), where=f"{kw} b"),
-                m=_number(spec, "m", kw), s=_number(spec, "s", kw),
-                h=_number(spec, "h", kw, positive=False) if "h" in spec else 1.0,
-                r=_number(spec, "r", kw) if "r" in spec else 1.0,
-                c0=_index(spec, "c0", kw, len(channels)), c1=_index(spec, "c1", kw, len(channels)),
-            ))
-        core = params.get("kernel_core", "gaussian")
-        growth = params.get("growth", "gaussian")
-        if core not in KERNEL_CORES or growth not in GROWTHS:
-            raise DataError(f"{where}: unknown kernel core {core!r} or growth {growth!r}")
+        kernels = parse_kernels(params["kernels"], where, len(channels))
+        core = _checked(check_choice, where, "kernel_core", params.get("kernel_core", "gaussian"), KERNEL_CORES)
+        growth = _checked(check_choice, where, "growth", params.get("growth", "gaussian"), GROWTHS)
     else:
         channels = [_channel_cells(cells, dims, where)]
-        kn, gn = params.get("kn", 1), params.get("gn", 1)
-        if isinstance(kn, bool) or kn not in (1, 2, 3, 4):
-            raise DataError(f"{where}: kn must be 1-4 (kernel core), got {kn!r}")
-        if isinstance(gn, bool) or gn not in (1, 2, 3):
-            raise DataError(f"{where}: gn must be 1-3 (growth function), got {gn!r}")
-        kernels = [KernelSpec(b=parse_fractions(params.get("b"), where=f"{where} b"),
-                              m=_number(params, "m", where), s=_number(params, "s", where))]
+        kn = _checked(check_int, where, "kn (kernel core)", params.get("kn", 1), minimum=1, maximum=4)
+        gn = _checked(check_int, where, "gn (growth function)", params.get("gn", 1), minimum=1, maximum=3)
+        kernels = (parse_kernel({k: params[k] for k in ("b", "m", "s") if k in params}, where, 1),)
         core, growth = KERNEL_CORES[kn - 1], GROWTHS[gn - 1]
     shape = np.max([c.shape for c in channels], axis=0)
     stacked = np.zeros(tuple(int(n) for n in shape) + (len(channels),), np.float32)
     for i, c in enumerate(channels):
         stacked[tuple(slice(0, n) for n in c.shape) + (i,)] = c
     return Creature(code, str(entry.get("name", "")), str(entry.get("cname", "")), R, T,
-                    tuple(kernels), core, growth, stacked, source)
+                    kernels, core, growth, stacked, source)
 
 
 # ------------------------------------------------------------------------- expanded universe
@@ -410,10 +404,7 @@ multi-channel form (cells as one list of rows per channel)."""
 
 def _package_json(filename: str) -> dict[str, Any]:
     raw = resources.files(__package__).joinpath(filename).read_bytes()
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(f"package data {filename} is not valid JSON: {e}") from None
+    doc = parse_json(raw, what=f"package data {filename}", error=DataError)
     if not isinstance(doc, dict) or not isinstance(doc.get("entry"), dict):
         raise DataError(f"package data {filename}: expected an object with an 'entry' object")
     return doc

@@ -11,5 +11,7 @@ from . import _langton_ant as _langton_ant
 from . import _sandpile as _sandpile
 from . import _lenia as _lenia
 from . import _growing_nca as _growing_nca
+from . import _diffusing_nca as _diffusing_nca
+from . import _self_autoencoding_mnist as _self_autoencoding_mnist
 from . import _flow_lenia as _flow_lenia
 from . import _arc1d_nca as _arc1d_nca

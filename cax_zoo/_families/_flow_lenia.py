@@ -19,7 +19,7 @@ from .._grid import AbstractGridAutomaton, as_image
 from .._registry import register
 from .._data import _cax_lenia as cax
 from .._validation import check_choice, check_float, check_int
-from ._lenia import Lenia, LeniaRule, growth_function, render_channels, sample_rule
+from ._lenia import Lenia, LeniaRule, growth_function, render_channels
 
 
 def sobel_gradient(x: Float[Array, "*spatial C"]) -> Float[Array, "*spatial C d"]:
@@ -133,6 +133,8 @@ def mix_sample(mass: Float[Array, "*spatial C"], params: Float[Array, "*spatial 
 LOCALISABLE = ("h", "m", "s")
 """Rule arrays that can be stored per cell (they act pointwise on the growth)."""
 MIXINGS = ("average", "sample")
+DEFAULT_RULE = {"m": 0.15, "s": 0.03}
+"""The rule when none is given: one Gaussian kernel, growth centre 0.15 and width 0.03."""
 
 
 @register(
@@ -233,21 +235,12 @@ class FlowLenia(AbstractGridAutomaton):
         self.localise = tuple(check_choice("localise entry", x, LOCALISABLE) for x in localise)
         if len(set(self.localise)) != len(self.localise):
             raise ConfigError(f"localise names a rule array twice: {list(localise)}")
-        arrays = {k: v for k, v in (("m", m), ("s", s), ("h", h), ("r", r), ("b", b), ("a", a), ("w", w),
-                                    ("sources", sources), ("targets", targets)) if v is not None}
-        if num_kernels is not None and key is not None:
-            if arrays or rule is not None:
-                raise ConfigError("a random rule (num_kernels with key) takes no rule arrays")
-            k = check_int("num_kernels", num_kernels, minimum=1, maximum=256)
-            c = check_int("num_channels", num_channels, minimum=1, maximum=64)
-            keys = jax.random.split(key, k)
-            rule = jax.vmap(lambda kk: sample_rule(kk, num_channels=c, rings=3, free=kernel_core == "free"))(keys)
-            num_kernels = None
-        elif num_kernels is None and rule is None and not arrays:
-            arrays = {"m": 0.15, "s": 0.03}
+        rule = LeniaRule.from_config(
+            m=m, s=s, h=h, r=r, b=b, a=a, w=w, sources=sources, targets=targets, rule=rule,
+            num_kernels=num_kernels, num_rings=num_rings, key=key, kernel_core=kernel_core,
+            num_channels=num_channels, default=DEFAULT_RULE)
         self.lenia = Lenia(
-            R=R, T=1.0, rule=rule, num_kernels=num_kernels, num_rings=num_rings, **arrays,
-            kernel_core=kernel_core, growth=growth, state_scale=state_scale,
+            R=R, T=1.0, rule=rule, kernel_core=kernel_core, growth=growth, state_scale=state_scale,
             num_spatial_dims=num_spatial_dims, num_channels=num_channels, pattern=pattern,
             pattern_shape=pattern_shape, default_size=default_size, creature=creature)
         self.num_spatial_dims = self.lenia.num_spatial_dims
@@ -378,11 +371,8 @@ class FlowLenia(AbstractGridAutomaton):
 def _cax_preset(pattern: str, *, R: float, T: float, state_scale: int, **fixed: Any):
     def factory(**overrides: Any) -> FlowLenia:
         c = cax.load_cax_pattern(pattern)
-        ks = c.kernels
         config = dict(
-            R=R, dt=1.0 / T, state_scale=state_scale, m=[k.m for k in ks], s=[k.s for k in ks],
-            h=[k.h for k in ks], r=[k.r for k in ks], b=[list(k.b) for k in ks],
-            sources=[k.c0 for k in ks], targets=[k.c1 for k in ks], kernel_core="gaussian",
+            R=R, dt=1.0 / T, state_scale=state_scale, **c.rule_arrays(), kernel_core="gaussian",
             growth="exponential", alpha="channel", num_channels=c.num_channels, pattern=c.cells,
             default_size=(128, 128), creature=f"CAX {pattern}", **fixed)
         config.update(overrides)

@@ -2,9 +2,10 @@
 ``license``, ``tags``, ``datasets``, ``model-index`` with the measured results) built with
 ``huggingface_hub.ModelCardData``, above the Markdown body a release writes.
 
-What a family reports (which metrics become ``model-index`` results, on which dataset and
-task) is one :class:`CardSpec` per family in :data:`CARD_SPECS`; a family without one still
-gets the library, licence and tags.
+What a model reports (which metrics become ``model-index`` results, on which dataset and
+task, and the command that reproduces them) is a :class:`CardSpec` that its family declares
+when it registers (``register(..., card=CardSpec(...))``) or that a caller passes; a model
+without one still gets the library, licence and tags. Nothing here knows any family.
 """
 
 from __future__ import annotations
@@ -50,50 +51,35 @@ class CardSpec:
     eval_command: Callable[[str, Mapping[str, Any]], str] | None = None
 
 
-def _eval_with_steps(name: str, metrics: Mapping[str, Any]) -> str:
+def eval_with_steps(name: str, metrics: Mapping[str, Any]) -> str:
+    """``cax-zoo eval NAME --steps N`` with the ``steps`` the metrics were measured at (a
+    :attr:`CardSpec.eval_command` for evaluations that record them)."""
     steps = metrics.get("steps")
     return f"cax-zoo eval {name}" + (f" --steps {int(steps)}" if isinstance(steps, int) else "")
 
 
-CARD_SPECS: dict[str, CardSpec] = {
-    "mnist_self_classify": CardSpec(
-        task_type="image-classification", task_name="Image classification",
-        dataset_type="ylecun/mnist", dataset_name="MNIST", dataset_split="test",
-        datasets=("ylecun/mnist",), tags=("neural-cellular-automata", "self-classifying-mnist"),
-        results=(
-            CardResult("accuracy_by_step.100", "accuracy", "accuracy after 100 steps (majority vote)"),
-            CardResult("accuracy_by_step.200", "accuracy", "accuracy after 200 steps (majority vote)"),
-            CardResult("pixel_accuracy_by_step.100", "accuracy", "pixel agreement after 100 steps"),
-        ),
-        eval_command=_eval_with_steps,
-    ),
-    "growing_nca": CardSpec(
-        task_type="image-to-image", task_name="Growing and regenerating an image",
-        dataset_type="emoji-lizard", dataset_name="Lizard emoji U+1F98E (Noto Color Emoji)",
-        tags=("neural-cellular-automata", "growing-nca", "self-organisation"),
-        results=(
-            CardResult("loss", "mse", "RGBA MSE after growing from the seed"),
-            CardResult("loss_after_damage", "mse", "RGBA MSE right after a cut"),
-            CardResult("loss_after_regrow", "mse", "RGBA MSE after regrowing"),
-        ),
-        eval_command=_eval_with_steps,
-    ),
-    "arc1d_nca": CardSpec(
-        task_type="other", task_name="1D-ARC abstract reasoning (exact match)",
-        dataset_type="1d-arc", dataset_name="1D-ARC (Xu et al. 2023), held-out instances",
-        dataset_split="test",
-        tags=("neural-cellular-automata", "arc", "abstract-reasoning", "test-time-training"),
-        results=(CardResult("heldout_overall", "accuracy", "exact match, held-out instances"),),
-        eval_command=lambda name, metrics: f"cax-zoo eval {name}",
-    ),
-    "lenia": CardSpec(
-        task_type="other", task_name="Lenia creature (continuous cellular automaton)",
-        dataset_type="lenia-catalogue", dataset_name="Bert Chan's Lenia catalogue (animals.json)",
-        tags=("lenia", "artificial-life"),
-        results=(CardResult("mean_speed_cells_per_unit_time", "speed", "centre-of-mass speed (cells per unit time)"),),
-        eval_command=_eval_with_steps,
-    ),
-}
+def plain_eval(name: str, metrics: Mapping[str, Any]) -> str:
+    """``cax-zoo eval NAME``: for evaluations whose defaults are the card's settings."""
+    return f"cax-zoo eval {name}"
+
+
+def card_spec(name: str, family: str | None = None) -> CardSpec | None:
+    """The :class:`CardSpec` that the released model ``name`` declares at registration
+    (``register(..., card=...)``), else its family's (``family``, default the first part
+    of ``name``); None when neither declares one or ``name`` is not registered."""
+    from .._errors import UnknownModelError
+    from .._registry import get_entry
+
+    for n in dict.fromkeys((name, family or name.split("/")[0])):
+        try:
+            spec = get_entry(n).card
+        except UnknownModelError:
+            continue
+        if spec is not None:
+            if not isinstance(spec, CardSpec):
+                raise TypeError(f"{n}: register(card=...) must be a CardSpec, got {type(spec).__name__}")
+            return spec
+    return None
 
 
 def _lookup(metrics: Mapping[str, Any], key: str) -> Any:
@@ -106,13 +92,14 @@ def _lookup(metrics: Mapping[str, Any], key: str) -> Any:
 
 
 def card_data(name: str, family: str, metrics: Mapping[str, Any], *, paper: str | None = None,
-              tags: Sequence[str] = (), license: str = LICENSE):
+              tags: Sequence[str] = (), license: str = LICENSE, spec: CardSpec | None = None):
     """The Hub metadata (``huggingface_hub.ModelCardData``) of the released model ``name``
     of ``family``, with its measured ``metrics`` as ``model-index`` results (and an
-    ``arxiv:`` tag for each arXiv id that ``paper`` quotes)."""
+    ``arxiv:`` tag for each arXiv id that ``paper`` quotes); ``spec`` defaults to
+    :func:`card_spec`."""
     from huggingface_hub import EvalResult, ModelCardData
 
-    spec = CARD_SPECS.get(family)
+    spec = spec if spec is not None else card_spec(name, family)
     all_tags = list(dict.fromkeys([*BASE_TAGS, family, *(spec.tags if spec else ()), *tags]))
     results = []
     for r in spec.results if spec else ():
@@ -136,6 +123,21 @@ def with_front_matter(card: str, data) -> str:
     already there is replaced, the body is kept as it is."""
     body = _FRONT_MATTER.sub("", card, count=1)
     return f"---\n{data.to_yaml()}\n---\n\n{body}"
+
+
+def with_pictures(card: str, pictures: Mapping[str, str]) -> str:
+    """``card`` with a Markdown image for each ``{file name: alt text}`` of ``pictures``
+    (files of the release folder; the Hub shows them) under its title, unless the card
+    links the file already."""
+    body = card_body(card)
+    links = [f"![{alt}]({name})" for name, alt in pictures.items() if f"]({name})" not in body]
+    if not links:
+        return card
+    head = card[: len(card) - len(body)]
+    title, sep, rest = body.partition("\n")
+    if not title.startswith("#"):
+        title, sep, rest = "", "", body
+    return head + title + sep + "\n" + "\n\n".join(links) + "\n" + rest
 
 
 def card_body(card: str) -> str:
@@ -187,8 +189,9 @@ def _relative(option: str, path: str, name: str | None) -> str:
     return f"runs/{PurePosixPath(path).name}"
 
 
-def eval_command(name: str, family: str, metrics: Mapping[str, Any]) -> str | None:
+def eval_command(name: str, family: str, metrics: Mapping[str, Any], *,
+                 spec: CardSpec | None = None) -> str | None:
     """The ``cax-zoo eval`` command that reproduces a card's figures (``None`` for a
-    family without an evaluation spec)."""
-    spec = CARD_SPECS.get(family)
+    model without an evaluation spec); ``spec`` defaults to :func:`card_spec`."""
+    spec = spec if spec is not None else card_spec(name, family)
     return spec.eval_command(name, metrics) if spec and spec.eval_command else None

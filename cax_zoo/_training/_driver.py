@@ -112,8 +112,12 @@ def drive(
 
 
 def finish(run: RecipeRun, model: Any, *, card: str, metrics: Mapping[str, Any], name: str | None = None,
-           files: Mapping[str, bytes] | None = None) -> Path:
+           files: Mapping[str, bytes] | None = None, history: list | None = None,
+           run_args: list[str] | None = None) -> Path:
     """Release ``model`` as ``name`` (default ``run.name``) into ``--out``, with its card,
-    metrics and extra ``files`` (figures); push it if ``--push-to-hub`` was given."""
+    metrics, media (``training.png`` from ``history``, the loss history of
+    :class:`Trained`; ``preview.gif`` made as ``cax-zoo run NAME *run_args`` makes it) and
+    extra ``files``; push it if ``--push-to-hub`` was given."""
     return release_run(model, name or run.name, root=run.out, card=card, metrics=metrics,
-                       push_to_hub=run.push_to_hub, overwrite=run.overwrite, files=files)
+                       push_to_hub=run.push_to_hub, overwrite=run.overwrite, files=files,
+                       history=history, run_args=run_args)

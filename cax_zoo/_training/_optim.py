@@ -28,15 +28,19 @@ def normalize_per_parameter(eps: float = 1e-8) -> optax.GradientTransformation:
 
 def make_schedule(lr: float, *, schedule: str = "constant", steps: int = 1,
                   boundaries: Sequence[int] = (), decay: float = 0.1) -> optax.Schedule:
-    """``constant``, ``piecewise`` (multiply by ``decay`` at each boundary step) or
-    ``cosine`` (to ``lr * decay`` at ``steps``)."""
+    """``constant``, ``piecewise`` (multiply by ``decay`` at each boundary step),
+    ``linear`` (to ``lr * decay`` at the first boundary, or at ``steps`` without one, then
+    constant; CAX's schedule) or ``cosine`` (to ``lr * decay`` at ``steps``)."""
     if schedule == "constant":
         return optax.constant_schedule(lr)
     if schedule == "piecewise":
         return optax.piecewise_constant_schedule(lr, {int(b): decay for b in boundaries})
+    if schedule == "linear":
+        end = int(boundaries[0]) if len(boundaries) else int(steps)
+        return optax.linear_schedule(lr, lr * decay, transition_steps=max(1, end))
     if schedule == "cosine":
         return optax.cosine_decay_schedule(lr, max(1, int(steps)), alpha=decay)
-    raise ConfigError(f"unknown learning-rate schedule {schedule!r}; expected constant, piecewise or cosine")
+    raise ConfigError(f"unknown learning-rate schedule {schedule!r}; expected constant, piecewise, linear or cosine")
 
 
 def make_optimizer(lr: float, *, schedule: str = "constant", steps: int = 1,

@@ -1,6 +1,7 @@
 """A 1-D neural CA that solves 1D-ARC tasks by test-time training on their demonstrations:
 the model (:mod:`._model`), test-time training (:mod:`._ttt`), candidates and voting
-(:mod:`._solve`) and scoring (:mod:`._score`). Public as :mod:`cax_zoo.arc1d`."""
+(:mod:`._solve`), scoring (:mod:`._score`) and one task file solved and drawn
+(:mod:`._task_file`). Public as :mod:`cax_zoo.arc1d`."""
 
 from ._model import (
     ARC_COLOURS as ARC_COLOURS,
@@ -18,4 +19,6 @@ from ._solve import (
     solve as solve,
     task_arrays as task_arrays,
 )
+from ._task_file import TaskRun as TaskRun, read_task_file as read_task_file, render_task as render_task
+from ._task_file import solve_task_file as solve_task_file
 from ._ttt import ADAPT as ADAPT, adapt as adapt, adapted_filter as adapted_filter, pairs_loss as pairs_loss

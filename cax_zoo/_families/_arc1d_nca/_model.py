@@ -31,6 +31,7 @@ from ..._nca._model import AbstractNCA, batch_states
 from ..._nca._perceive import AbstractPerceive, neighbourhood_patches
 from ..._nca._update import AliveMask, NCAUpdate
 from ..._registry import register
+from ..._training._card import CardResult, CardSpec, plain_eval
 from ..._validation import (
     MAX_CHANNELS, MAX_HIDDEN, check_bool, check_choice, check_float, check_int, check_int_tuple,
 )
@@ -86,6 +87,17 @@ def _evaluate(model, **kw):
     return evaluate(model, **kw)
 
 
+CARD = CardSpec(
+    task_type="other", task_name="1D-ARC abstract reasoning (exact match)",
+    dataset_type="1d-arc", dataset_name="1D-ARC (Xu et al. 2023), held-out instances",
+    dataset_split="test",
+    tags=("neural-cellular-automata", "arc", "abstract-reasoning", "test-time-training"),
+    results=(CardResult("heldout_overall", "accuracy", "exact match, held-out instances"),),
+    eval_command=plain_eval,
+)
+"""What the 1D-ARC model's cards declare (Hub ``model-index``, the eval command)."""
+
+
 @register(
     "arc1d_nca",
     description="1-D neural CA for 1D-ARC: pretrained on all training tasks, fine-tuned on each task's demonstrations at test time",
@@ -93,6 +105,7 @@ def _evaluate(model, **kw):
     tags=("neural", "1d", "arc", "reasoning"),
     recipe="recipes.arc1d_nca",
     evaluate=_evaluate,
+    card=CARD,
 )
 class Arc1DNCA(AbstractNCA):
     """1-D NCA for 1D-ARC. State ``(L, 11 + hidden)`` float32: input one-hot (10), mask
@@ -177,6 +190,14 @@ class Arc1DNCA(AbstractNCA):
         if batch_size is not None and key is None:
             key = jax.random.PRNGKey(int(np.random.default_rng().integers(0, 2**31 - 1)))
         return batch_states(one, batch_size, key)
+
+    def cli_task(self, path, *, steps: int | None = None, seed: int = 0):
+        """``cax-zoo run arc1d_nca --task FILE.json``: solve the task file with this model's
+        test-time training and vote (:func:`~cax_zoo.arc1d.solve`) and draw input,
+        prediction and expected output (a :class:`~cax_zoo.arc1d.TaskRun`)."""
+        from ._task_file import solve_task_file
+
+        return solve_task_file(self, path, steps=steps, seed=seed)
 
     def predict_row(self, state) -> np.ndarray:
         """Output colours ``(..., L)``: argmax of the logits (-1 on padding)."""

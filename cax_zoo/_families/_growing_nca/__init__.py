@@ -5,4 +5,6 @@ grow / damage / regrow evaluation (:mod:`._evaluate`). Public as :mod:`cax_zoo.g
 from ._evaluate import evaluate as evaluate
 from ._model import ALPHA as ALPHA, GrowingNCA as GrowingNCA, lizard as lizard, to_rgb as to_rgb
 from ._targets import EMOJI_FONT as EMOJI_FONT, LIZARD as LIZARD, damage as damage
-from ._targets import emoji_target as emoji_target, image_target as image_target
+from ._targets import TARGET_FILE as TARGET_FILE, emoji_about as emoji_about, emoji_target as emoji_target
+from ._targets import image_target as image_target, read_target_png as read_target_png
+from ._targets import released_target as released_target, target_png as target_png

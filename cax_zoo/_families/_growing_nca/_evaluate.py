@@ -12,24 +12,28 @@ import numpy as np
 from ..._errors import ConfigError, DataError
 from ..._validation import check_int
 from ._model import GrowingNCA
-from ._targets import LIZARD, emoji_target, image_target
+from ._targets import LIZARD, emoji_target, image_target, released_target
 
 
 def evaluate(model: GrowingNCA, *, data=None, steps: int | None = None, target: Any = None,
              num_seeds: int = 8, seed: int = 0, target_size: int | None = None,
-             padding: int | None = None, **_: Any) -> dict[str, Any]:
-    """Grow ``num_seeds`` runs from the seed for ``steps`` (default 96) steps and measure
-    the RGBA mean squared error to ``target`` (default: the lizard emoji, or the image
-    file ``target``); then cut a disc of radius size/5 out of the left half of each, let it
+             padding: int | None = None, release: str | os.PathLike | None = None, **_: Any) -> dict[str, Any]:
+    """Grow ``num_seeds`` runs from the seed for ``steps`` (default the model's
+    ``default_steps``) steps and measure
+    the RGBA mean squared error to ``target`` (default: the lizard emoji, read from the
+    ``target.png`` of the ``release`` folder when it ships that target, so no emoji font
+    is needed; or the image file ``target``); then cut a disc of radius size/5 out of the left half of each, let it
     regrow another ``steps`` steps and measure again."""
     if not isinstance(model, GrowingNCA):
         raise ConfigError(f"evaluate expects a GrowingNCA, got {type(model).__name__}")
-    steps = check_int("steps", 96 if steps is None else steps, minimum=1, maximum=100_000)
+    steps = check_int("steps", model.default_steps if steps is None else steps, minimum=1, maximum=100_000)
     num_seeds = check_int("num_seeds", num_seeds, minimum=1, maximum=4096)
     seed = check_int("seed", seed, minimum=0)
     pad = model.size * 2 // 9 if padding is None else check_int("padding", padding, minimum=0, maximum=model.size)
     size = model.size - 2 * pad if target_size is None else check_int("target_size", target_size, minimum=1,
                                                                         maximum=model.size)
+    if target is None:
+        target = released_target(release, char=LIZARD, size=size, padding=pad)
     if target is None:
         target = emoji_target(LIZARD, size=size, padding=pad)
     elif isinstance(target, (str, os.PathLike)):

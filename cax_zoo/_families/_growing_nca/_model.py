@@ -24,6 +24,7 @@ from ..._nca._model import AbstractNCA, batch_states
 from ..._nca._perceive import KernelPerceive
 from ..._nca._update import AliveMask, NCAUpdate
 from ..._registry import register
+from ..._training._card import CardResult, CardSpec, plain_eval
 from ..._validation import MAX_CHANNELS, MAX_HIDDEN, check_float, check_int
 from ._targets import damage
 
@@ -37,6 +38,28 @@ def _evaluate(model, **kw):
     return evaluate(model, **kw)
 
 
+def _evaluate_lizard(model, **kw):
+    """The lizard's evaluation, on the target its release ships (``target.png``)."""
+    from ..._weights import release_folder
+    from ._evaluate import evaluate
+
+    return evaluate(model, **{"release": release_folder("growing_nca/lizard"), **kw})
+
+
+CARD = CardSpec(
+    task_type="image-to-image", task_name="Growing and regenerating an image",
+    dataset_type="emoji-lizard", dataset_name="Lizard emoji U+1F98E (Noto Color Emoji)",
+    tags=("neural-cellular-automata", "growing-nca", "self-organisation"),
+    results=(
+        CardResult("loss", "mse", "RGBA MSE after growing from the seed"),
+        CardResult("loss_after_damage", "mse", "RGBA MSE right after a cut"),
+        CardResult("loss_after_regrow", "mse", "RGBA MSE after regrowing"),
+    ),
+    eval_command=plain_eval,  # the evaluation's defaults are the release's (default_steps, target.png)
+)
+"""What the growing NCA's model cards declare (Hub ``model-index``, the eval command)."""
+
+
 @register(
     "growing_nca",
     description="Growing neural CA: grows a target RGBA image from one seed cell and regenerates it after damage",
@@ -45,10 +68,13 @@ def _evaluate(model, **kw):
     tags=("neural", "2d", "morphogenesis"),
     recipe="recipes.growing_nca",
     evaluate=_evaluate,
+    card=CARD,
 )
 class GrowingNCA(AbstractNCA):
     """Growing NCA. State ``(H, W, num_channels)`` float32, RGBA first; ``size`` is the
-    default grid side (target + padding). ``key`` initialises the MLP (required)."""
+    default grid side (target + padding); ``default_steps`` the growth time it was trained
+    for (the evaluation's default: a recipe sets it to its longest training rollout).
+    ``key`` initialises the MLP (required)."""
 
     perceive: KernelPerceive
     update: NCAUpdate
@@ -58,14 +84,16 @@ class GrowingNCA(AbstractNCA):
     alive_threshold: float = eqx.field(static=True)
     boundary: Boundary = eqx.field(static=True)
     size: int = eqx.field(static=True)
+    default_steps: int = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
 
     def __init__(self, *, num_channels: int = 16, hidden_units: int = 128, fire_rate: float = 0.5,
                  alive_threshold: float = 0.1, boundary: Boundary = "zero", size: int = 72,
-                 key: PRNGKeyArray | None = None):
+                 default_steps: int = 96, key: PRNGKeyArray | None = None):
         self.num_channels = check_int("num_channels", num_channels, minimum=4, maximum=MAX_CHANNELS)
         self.hidden_units = check_int("hidden_units", hidden_units, minimum=1, maximum=MAX_HIDDEN)
         self.size = check_int("size", size, minimum=3, maximum=MAX_SIZE)
+        self.default_steps = check_int("default_steps", default_steps, minimum=1, maximum=100_000)
         self.fire_rate = check_float("fire_rate", fire_rate, minimum=0.0, maximum=1.0, open_minimum=True)
         self.alive_threshold = check_float("alive_threshold", alive_threshold, minimum=0.0, maximum=1.0,
                                            open_maximum=True)
@@ -83,7 +111,7 @@ class GrowingNCA(AbstractNCA):
     def config(self) -> dict[str, Any]:
         return {"num_channels": self.num_channels, "hidden_units": self.hidden_units,
                 "fire_rate": self.fire_rate, "alive_threshold": self.alive_threshold,
-                "boundary": self.boundary, "size": self.size}
+                "boundary": self.boundary, "size": self.size, "default_steps": self.default_steps}
 
     def init_state(self, size=None, *, key: PRNGKeyArray | None = None,
                    batch_size: int | None = None) -> Float[Array, "*B H W C"]:
@@ -126,7 +154,7 @@ def to_rgb(state: Any) -> Any:
 @register("growing_nca/lizard", description="Growing NCA trained to grow and regenerate the lizard emoji",
           tags=("neural", "2d", "morphogenesis", "pretrained"),
           paper="Mordvintsev et al. 2020, Distill, 'Growing Neural Cellular Automata'",
-          recipe="recipes.growing_nca", evaluate=_evaluate)
+          recipe="recipes.growing_nca", evaluate=_evaluate_lizard)
 def lizard(**config) -> GrowingNCA:
     """The lizard (U+1F98E) regenerating model's architecture (weights from weights/)."""
     return GrowingNCA(**config)

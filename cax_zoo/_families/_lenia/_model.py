@@ -15,14 +15,14 @@ from jaxtyping import Array, Complex, Float, PRNGKeyArray
 from ..._errors import ConfigError, StateError
 from ..._grid import AbstractGridAutomaton, as_image
 from ..._registry import register
+from ..._training._card import CardResult, CardSpec, eval_with_steps
 from ..._validation import check_choice, check_float, check_int, check_int_tuple, check_str
 from ._kernels import GROWTHS, KERNEL_CORES, free_kernel, growth_function, offset_distance, ring_kernel
 from ._metrics import creature_metrics
 from ._render import render_channels
-from ._rule import MAX_KERNELS, MAX_RINGS, LeniaRule, check_rule, placeholder_rule, rule_from_arrays
+from ._rule import MAX_CHANNELS, MAX_KERNELS, MAX_RINGS, LeniaRule
 
 MAX_DIMS = 4
-MAX_CHANNELS = 64
 MAX_EXTENT = 4096
 MAX_PATTERN_CELLS = 1 << 22
 
@@ -43,6 +43,16 @@ def lenia_kernels(spatial: Sequence[int], radius_cells: float, rule: LeniaRule, 
     return k / jnp.where(total > 0, total, 1.0)
 
 
+CARD = CardSpec(
+    task_type="other", task_name="Lenia creature (continuous cellular automaton)",
+    dataset_type="lenia-catalogue", dataset_name="Bert Chan's Lenia catalogue (animals.json)",
+    tags=("lenia", "artificial-life"),
+    results=(CardResult("mean_speed_cells_per_unit_time", "speed", "centre-of-mass speed (cells per unit time)"),),
+    eval_command=eval_with_steps,
+)
+"""What a released Lenia creature's card declares (Hub ``model-index``, the eval command)."""
+
+
 @register(
     "lenia",
     description="Chan's Lenia: continuous multi-channel, multi-kernel CA in any number of "
@@ -50,6 +60,7 @@ def lenia_kernels(spatial: Sequence[int], radius_cells: float, rule: LeniaRule, 
     paper="Chan 2019, Lenia: Biology of Artificial Life (Complex Systems 28:3); "
     "Chan 2020, Lenia and Expanded Universe (ALIFE 2020)",
     tags=("continuous", "2d", "3d", "differentiable"),
+    card=CARD,
 )
 class Lenia(AbstractGridAutomaton):
     """Lenia: ``A <- clip(A + (1/T) H, 0, 1)`` with ``H_c = sum_{k: target_k = c} h_k
@@ -119,25 +130,10 @@ class Lenia(AbstractGridAutomaton):
         self.state_scale = check_int("state_scale", state_scale, minimum=1, maximum=16)
         self.kernel_core = check_choice("kernel_core", kernel_core, KERNEL_CORES)
         self.growth = check_choice("growth", growth, GROWTHS)
-        free = self.kernel_core == "free"
-        arrays = {n: v for n, v in (("m", m), ("s", s), ("h", h), ("r", r), ("b", b), ("a", a), ("w", w),
-                                    ("sources", sources), ("targets", targets)) if v is not None}
-        if sum(x is not None for x in (rule, num_kernels)) + bool(arrays) > 1:
-            given = [n for n, v in (("rule", rule), ("num_kernels", num_kernels)) if v is not None] + sorted(arrays)
-            raise ConfigError(
-                f"give the Lenia rule once: as arrays (m, s, h, r, b, ...), as rule=, or as the shapes "
-                f"num_kernels/num_rings of a weight file, got {', '.join(given)} (a released creature keeps "
-                "its rule in its weights: change it with cax_zoo.create('lenia/NAME', m=...) or eqx.tree_at)")
-        if rule is not None:
-            rule = check_rule(rule, self.num_channels)
-        elif num_kernels is not None:
-            rule = placeholder_rule(num_kernels, 1 if num_rings is None else num_rings, free=free)
-        else:
-            defaults = {"m": 0.15, "s": 0.015, "h": 1.0, "r": 1.0, "b": (1.0,)}
-            rule = rule_from_arrays(**{**defaults, **arrays}, num_channels=self.num_channels)
-        if free != rule.free:
-            raise ConfigError("kernel_core 'free' needs bump centres a and widths w, and only it takes them")
-        self.rule = rule
+        self.rule = LeniaRule.from_config(
+            m=m, s=s, h=h, r=r, b=b, a=a, w=w, sources=sources, targets=targets, rule=rule,
+            num_kernels=num_kernels, num_rings=num_rings, kernel_core=self.kernel_core,
+            num_channels=self.num_channels)
         if default_size is not None:
             default_size = check_int_tuple(
                 "default_size", (default_size,) * self.num_spatial_dims
@@ -165,13 +161,9 @@ class Lenia(AbstractGridAutomaton):
     def from_creature(cls, creature: Any, **overrides: Any) -> Lenia:
         """A Lenia module running ``creature``'s rule (a catalogue or CAX creature), with
         its cells as ``pattern``; ``overrides`` replace any constructor argument."""
-        ks = creature.kernels
         config = dict(
-            R=creature.R, T=creature.T, m=[k.m for k in ks], s=[k.s for k in ks],
-            h=[k.h for k in ks], r=[k.r for k in ks], b=[list(k.b) for k in ks],
-            sources=[k.c0 for k in ks], targets=[k.c1 for k in ks],
-            kernel_core=creature.kernel_core, growth=creature.growth,
-            state_scale=getattr(creature, "state_scale", 1),
+            R=creature.R, T=creature.T, **creature.rule_arrays(), kernel_core=creature.kernel_core,
+            growth=creature.growth, state_scale=creature.state_scale,
             num_spatial_dims=creature.num_spatial_dims, num_channels=creature.num_channels,
             creature=f"{creature.name} ({creature.code})" if creature.name and creature.name != creature.code else creature.code,
             pattern=creature.cells,

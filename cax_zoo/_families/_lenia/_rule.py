@@ -4,12 +4,14 @@ and target channel, a weight, a kernel shell and a growth centre and width.
 Every field has a leading kernel axis ``K``, so rules stack, slice and ``jax.vmap``
 (:func:`sample_rule` draws one kernel; ``jax.vmap`` over keys draws a rule). Ring weights
 ``b`` are zero-padded past each kernel's ``rings`` (CAX pads with NaN and counts the
-non-NaN entries: :func:`rule_from_arrays` accepts either).
+non-NaN entries: :func:`rule_from_arrays` accepts either). :meth:`LeniaRule.from_config`
+is the one parser of the rule arguments every Lenia family takes.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import equinox as eqx
@@ -19,10 +21,14 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..._errors import ConfigError
-from ..._validation import check_int
+from ..._validation import check_choice, check_int, check_prng_key
+from ._kernels import KERNEL_CORES
 
 MAX_KERNELS = 256
 MAX_RINGS = 64
+MAX_CHANNELS = 64
+RULE_ARRAYS = ("m", "s", "h", "r", "b", "a", "w", "sources", "targets")
+"""The rule's arrays as constructor arguments (see :func:`rule_from_arrays`)."""
 
 
 class LeniaRule(eqx.Module):
@@ -53,6 +59,51 @@ class LeniaRule(eqx.Module):
     @property
     def free(self) -> bool:
         return self.a is not None
+
+    @classmethod
+    def from_config(
+        cls, *, num_channels: int, kernel_core: str, rule: Any = None, num_kernels: Any = None,
+        num_rings: Any = None, key: PRNGKeyArray | None = None, default: Mapping[str, Any] | None = None,
+        **arrays: Any,
+    ) -> LeniaRule:
+        """The rule a Lenia-family constructor was given, parsed and validated here for
+        every family (``Lenia``, ``FlowLenia``), before any JAX work.
+
+        Exactly one of: the rule ``arrays`` (:data:`RULE_ARRAYS`; ``None`` means not
+        given; see :func:`rule_from_arrays`); ``rule``, a :class:`LeniaRule`; the shapes
+        ``num_kernels``/``num_rings`` of a weight file (a placeholder its weights fill);
+        ``num_kernels`` with ``key``, that many random kernels (:func:`sample_rule`, three
+        rings or bumps). With none of them, ``default`` (arrays; else one kernel of
+        :func:`rule_from_arrays`'s defaults). ``kernel_core="free"`` needs bump centres
+        ``a`` and widths ``w``, and only it takes them."""
+        num_channels = check_int("num_channels", num_channels, minimum=1, maximum=MAX_CHANNELS)
+        free = check_choice("kernel_core", kernel_core, KERNEL_CORES) == "free"
+        unknown = sorted(set(arrays) - set(RULE_ARRAYS))
+        if unknown:
+            raise ConfigError(f"unknown Lenia rule array(s) {unknown}; expected some of {list(RULE_ARRAYS)}")
+        arrays = {n: v for n, v in arrays.items() if v is not None}
+        if sum(x is not None for x in (rule, num_kernels)) + bool(arrays) > 1:
+            given = [n for n, v in (("rule", rule), ("num_kernels", num_kernels)) if v is not None] + sorted(arrays)
+            ways = ["as arrays (m, s, h, r, b, ...)", "as rule=",
+                    "as the shapes num_kernels/num_rings of a weight file"]
+            ways += ["as num_kernels with key (a random rule)"] if key is not None else []
+            raise ConfigError(
+                f"give the Lenia rule once: {', '.join(ways[:-1])} or {ways[-1]}, got {', '.join(given)} (a "
+                "released creature keeps its rule in its weights: change it with cax_zoo.create('lenia/NAME', "
+                "m=...) or eqx.tree_at)")
+        if rule is not None:
+            rule = check_rule(rule, num_channels)
+        elif num_kernels is not None and check_prng_key("key", key) is not None:
+            k = check_int("num_kernels", num_kernels, minimum=1, maximum=MAX_KERNELS)
+            rule = jax.vmap(lambda kk: sample_rule(kk, num_channels=num_channels, rings=3, free=free))(
+                jax.random.split(key, k))
+        elif num_kernels is not None:
+            rule = placeholder_rule(num_kernels, 1 if num_rings is None else num_rings, free=free)
+        else:
+            rule = rule_from_arrays(**(arrays or dict(default or {})), num_channels=num_channels)
+        if free != rule.free:
+            raise ConfigError("kernel_core 'free' needs bump centres a and widths w, and only it takes them")
+        return rule
 
 
 def _floats(name: str, value: Any, k: int | None) -> np.ndarray:

@@ -3,7 +3,7 @@
 (:mod:`._sparse`) and the test-set evaluation (:mod:`._evaluate`). Public as
 :mod:`cax_zoo.mnist`."""
 
-from ._evaluate import evaluate as evaluate
+from ._evaluate import REPORT_STEPS as REPORT_STEPS, evaluate as evaluate
 from ._images import as_grey as as_grey, draw_digit as draw_digit, image_to_digit as image_to_digit
 from ._model import (
     CLASS_COLOURS as CLASS_COLOURS,

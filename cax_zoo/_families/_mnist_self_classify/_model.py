@@ -25,6 +25,7 @@ from ..._nca._model import AbstractNCA
 from ..._nca._perceive import ConvPerceive, KernelPerceive
 from ..._nca._update import AliveMask, NCAUpdate
 from ..._registry import register
+from ..._training._card import CardResult, CardSpec, eval_with_steps
 from ..._validation import (
     MAX_CHANNELS, MAX_HIDDEN, MAX_STEPS, check_choice, check_float, check_int,
 )
@@ -47,6 +48,22 @@ def _evaluate(model, **kw):
     return evaluate(model, **kw)
 
 
+CARD = CardSpec(
+    task_type="image-classification", task_name="Image classification",
+    dataset_type="ylecun/mnist", dataset_name="MNIST", dataset_split="test",
+    datasets=("ylecun/mnist",), tags=("neural-cellular-automata", "self-classifying-mnist"),
+    results=(
+        CardResult("accuracy_by_step.100", "accuracy", "accuracy after 100 steps (majority vote)"),
+        CardResult("accuracy_by_step.200", "accuracy", "accuracy after 200 steps (majority vote)"),
+        CardResult("pixel_accuracy_by_step.100", "accuracy", "pixel agreement after 100 steps"),
+        CardResult("pixel_accuracy_by_step.200", "accuracy", "per-cell accuracy after 200 steps"),
+        CardResult("agreement_by_step.200", "accuracy", "total agreement after 200 steps (every live cell right)"),
+    ),
+    eval_command=eval_with_steps,
+)
+"""What the self-classifying MNIST model's cards declare (Hub ``model-index``, the eval command)."""
+
+
 @register(
     "mnist_self_classify",
     description="Self-classifying MNIST digits: live pixels agree on the digit by local messages; majority vote",
@@ -54,6 +71,7 @@ def _evaluate(model, **kw):
     tags=("neural", "2d", "classification", "mnist"),
     recipe="recipes.mnist_self_classify",
     evaluate=_evaluate,
+    card=CARD,
 )
 class SelfClassifyingMNIST(AbstractNCA):
     """Self-classifying MNIST neural CA. State ``(28, 28, 1 + hidden + 10)`` float32.
@@ -177,6 +195,43 @@ class SelfClassifyingMNIST(AbstractNCA):
         key = jax.random.PRNGKey(0) if key is None else optional_key(key)
         final = self.rollout(state, steps, key=key)
         return majority(self.votes(final))
+
+    def cli_summary(self, state) -> str:
+        """The line ``cax-zoo run`` prints: the predicted digit (majority vote of the live
+        cells of ``state``, the last step) and the most common votes."""
+        votes = self.votes(state)
+        if votes.ndim != 2:
+            raise StateError(f"cli_summary takes one unbatched state (28, 28, C), got shape {np.shape(state)}")
+        counts = np.bincount(votes[votes >= 0].ravel(), minlength=NUM_CLASSES)
+        digit = int(majority(votes))
+        if digit < 0:
+            return "predicted digit: none (no live cell)"
+        top = ", ".join(f"{c}: {counts[c]}" for c in np.argsort(-counts, kind="stable")[:3] if counts[c])
+        return f"predicted digit: {digit} (majority vote of {int(counts.sum())} live cells; votes {top})"
+
+    def cli_legend(self, width: int) -> np.ndarray:
+        """A strip ``(h, width, 3)`` uint8 naming each class colour of :meth:`render`: ten
+        swatches, each with its digit (``cax-zoo run`` puts it under the picture)."""
+        from PIL import Image, ImageDraw, ImageFont
+
+        width = check_int("width", width, minimum=NUM_CLASSES, maximum=1 << 14)
+        cell = width // NUM_CLASSES
+        height = max(12, min(cell, 40))
+        im = Image.new("RGB", (width, height), (255, 255, 255))
+        draw = ImageDraw.Draw(im)
+        try:
+            font = ImageFont.load_default(size=max(8, int(height * 0.7)))
+        except TypeError:  # Pillow < 10.1
+            font = ImageFont.load_default()
+        x0 = (width - cell * NUM_CLASSES) // 2
+        for c in range(NUM_CLASSES):
+            colour = tuple(int(v) for v in CLASS_COLOURS[c])
+            box = (x0 + c * cell + 1, 1, x0 + (c + 1) * cell - 2, height - 2)
+            draw.rectangle(box, fill=colour)
+            light = sum(w * v for w, v in zip((0.299, 0.587, 0.114), colour)) > 150
+            draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), str(c), font=font, anchor="mm",
+                      fill=(0, 0, 0) if light else (255, 255, 255))
+        return np.asarray(im)
 
     def render(self, state) -> np.ndarray:
         """Each live pixel in the colour of its vote, blended over white by its grey level."""
