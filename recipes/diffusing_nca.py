@@ -25,7 +25,7 @@ import numpy as np
 
 from cax_zoo import ConfigError, DiffusingNCA
 from cax_zoo.diffusing_nca import add_noise, evaluate
-from cax_zoo.growing_nca import LIZARD, emoji_target, image_target
+from cax_zoo.growing_nca import LIZARD, TARGET_FILE, emoji_target, image_target, target_png
 from cax_zoo.training import (
     RecipeRun, begin, circle_masks, drive, finish, initial_model, key_data, make_optimizer, model_card,
     order_by_loss, parse_recipe_args, pool_sample, pool_update, run_main,
@@ -56,6 +56,8 @@ FULL: dict[str, Any] = {  # CAX's notebook 43 and the paper's appendix
     "damage": 0,
     "checkpoint_every": 100,
 }
+PREVIEW = ["--steps", "64", "--damage-at", "32", "--every", "8", "--fps", "10", "--seed", "0"]
+PREVIEW_SMOKE = ["--steps", "8", "--damage-at", "4", "--seed", "0"]
 SMOKE: dict[str, Any] = {
     **FULL, "steps": 4, "batch_size": 2, "rollout_min": 3, "rollout_max": 5, "target_size": 8, "padding": 2,
     "num_channels": 8, "hidden_units": 16, "pool_size": 4, "fresh": 1, "damage": 1, "checkpoint_every": 2,
@@ -164,20 +166,6 @@ def _target(run: RecipeRun, cfg) -> tuple[np.ndarray, str]:
         f"emoji U+{ord(char[0]):04X} (Noto Color Emoji)"
 
 
-def target_png(target: np.ndarray) -> bytes:
-    """The premultiplied RGBA target as a straight-alpha PNG (8 bits per channel)."""
-    import io
-
-    from PIL import Image
-
-    a = target[..., 3:]
-    rgb = np.where(a > 0, target[..., :3] / np.maximum(a, 1e-8), 0.0)
-    rgba = (np.clip(np.concatenate([rgb, a], axis=-1), 0, 1) * 255 + 0.5).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def train(run: RecipeRun) -> int:
     begin(run)
     cfg = check_config(run.config)
@@ -229,7 +217,10 @@ def train(run: RecipeRun) -> int:
         usage=f"import jax, cax_zoo\nmodel = cax_zoo.load({name!r})\nnoise = model.init_state(key=jax.random.PRNGKey(0))\n"
               f"final = model.rollout(noise, model.steps, key=jax.random.PRNGKey(1))\nimage = model.render(final)",
     )
-    finish(run, model, name=name, card=card, metrics=metrics, files={"target.png": target_png(target_np)})
+    finish(run, model, name=name, card=card, metrics=metrics, history=trained.history,
+           run_args=PREVIEW_SMOKE if run.smoke else PREVIEW,
+           files={TARGET_FILE: target_png(target_np, source=target_desc, target_size=cfg["target_size"],
+                                          padding=cfg["padding"])})
     return 0
 
 

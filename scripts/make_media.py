@@ -39,6 +39,7 @@ RUNS: dict[str, list[str]] = {
     # a held-out task solved by the released model (input, prediction, expected)
     "arc1d_nca": ["--task", "$CAX_ZOO_DATA/1d-arc/1d_move_1p/1d_move_1p_21.json", "--seed", "0"],
     "boids": ["--steps", "192", "--every", "4", "--seed", "0"],
+    "diffusing_nca/lizard": ["--steps", "64", "--damage-at", "32", "--every", "2", "--seed", "0"],
     "elementary": ["--rule", "110", "--size", "96", "--steps", "64", "--seed", "0"],
     "flow_lenia": ["--size", "64", "--steps", "240", "--every", "8", "--seed", "0"],
     "growing_nca/lizard": ["--steps", "160", "--damage-at", "80", "--every", "4", "--seed", "0"],
@@ -66,7 +67,7 @@ RUNS: dict[str, list[str]] = {
     "sandpile": ["--size", "65", "--steps", "1200", "--every", "30"],
 }
 # a family with no weights of its own is shown by its released model
-SHOWN_BY = {"growing_nca": "growing_nca/lizard"}
+SHOWN_BY = {"growing_nca": "growing_nca/lizard", "diffusing_nca": "diffusing_nca/lizard"}
 MAX_BYTES = 300_000  # per picture; the docs build fails above it
 THUMB_SIDE, THUMB_FRAMES = 160, 32
 LIFE_LIKE = ["--size", "64", "--steps", "96", "--every", "2", "--seed", "0"]

@@ -190,6 +190,8 @@ def test_recipe_driver_resumes_releases_and_guards_the_release(tmp_path, capsys)
     (ra, a), (rb, b) = _final_arrays(tmp_path / "straight"), _final_arrays(tmp_path / "split")
     assert ra["step"] == rb["step"] == 5 and ra["meta"]["history"] == rb["meta"]["history"]
     assert [h[0] for h in rb["meta"]["history"]] == [0, 1, 2, 3, 4]
+    # the record (and a card) names the command that trains the run in one go, not the resume
+    assert rb["meta"]["command"] == ra["meta"]["command"].replace("straight", "split")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     straight = cax_zoo.load_pretrained(tmp_path / "straight" / "growing_nca")

@@ -83,6 +83,8 @@ def drive(
                                f"run's {num_steps} steps")
         history = list(saved.get("history", []))
         elapsed = float(saved.get("train_seconds", 0.0))
+        if isinstance(saved.get("command"), str):  # the card names the command that began the run,
+            run.command = _uninterrupted(saved["command"])  # as if never stopped: resuming is exact
         print(f"resumed from step {start} of {num_steps}")
     if mesh is not None and place is None:
         trees = {k: shard_leading(v, mesh) if k in shard else replicate(v, mesh) for k, v in trees.items()}
@@ -109,6 +111,16 @@ def drive(
         model = to_host_default(model)
     return Trained(trees=trees, model=model, history=history, completed=completed, start_step=start,
                    steps_done=steps_done, train_seconds=train_seconds)
+
+
+def _uninterrupted(command: str) -> str:
+    """``command`` without ``--stop-after N``: what trains the same run in one go."""
+    import shlex
+
+    words = shlex.split(command)
+    kept = [w for i, w in enumerate(words)
+            if not (w == "--stop-after" or w.startswith("--stop-after=") or (i and words[i - 1] == "--stop-after"))]
+    return " ".join(shlex.quote(w) for w in kept)
 
 
 def finish(run: RecipeRun, model: Any, *, card: str, metrics: Mapping[str, Any], name: str | None = None,

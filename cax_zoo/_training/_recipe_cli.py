@@ -30,7 +30,7 @@ from .._errors import CaxZooError, ConfigError, WeightsError
 INT32_MAX = 2**31 - 1
 # tighter ranges for the config keys recipes share: (minimum, maximum) inclusive
 KNOWN_RANGES: dict[str, tuple[float, float]] = {
-    "steps": (1, 10**8), "train_steps": (1, 10**8), "batch_size": (1, 1 << 16), "pool_size": (1, 1 << 20),
+    "steps": (1, 10**8), "train_steps": (1, 10**8), "batch_size": (1, 1 << 16), "pool_size": (0, 1 << 20),
     "checkpoint_every": (1, INT32_MAX), "seed": (0, 2**32 - 1), "devices": (0, 1 << 16),
     "max_live": (0, 1 << 24), "rollout_min": (1, 1 << 20), "rollout_max": (1, 1 << 20),
     "lr_decay": (0.0, 1.0), "damage": (0, 1 << 16), "hidden_units": (1, 1 << 16),

@@ -26,6 +26,7 @@ from ..._nca._model import AbstractNCA, batch_states
 from ..._nca._perceive import KernelPerceive
 from ..._nca._update import NCAUpdate
 from ..._registry import register
+from ..._training._card import CardResult, CardSpec, plain_eval
 from ..._validation import MAX_CHANNELS, MAX_HIDDEN, check_float, check_int
 from .._growing_nca._model import to_rgb
 from .._growing_nca._targets import damage
@@ -48,6 +49,20 @@ def add_noise(image: Float[Array, "*B H W 4"], noise: Float[Array, "*B"] | float
     return jnp.clip((1.0 - a) * image + a * jax.random.normal(key, image.shape), 0.0, 1.0)
 
 
+CARD = CardSpec(
+    task_type="image-to-image", task_name="Turning noise into an image",
+    dataset_type="emoji-lizard", dataset_name="Lizard emoji U+1F98E (Noto Color Emoji)",
+    tags=("neural-cellular-automata", "diffusing-nca", "denoising", "self-organisation"),
+    results=(
+        CardResult("mse_from_noise", "mse", "RGBA MSE after denoising pure noise"),
+        CardResult("mse_after_damage", "mse", "RGBA MSE right after a cut"),
+        CardResult("mse_after_regrow", "mse", "RGBA MSE after regrowing"),
+    ),
+    eval_command=plain_eval,  # the evaluation's defaults are the release's (model.steps, model.target)
+)
+"""What the diffusing NCA's model cards declare (Hub ``model-index``, the eval command)."""
+
+
 @register(
     "diffusing_nca",
     description="Diffusing neural CA: turns Gaussian noise into its target RGBA image, like a diffusion "
@@ -57,6 +72,7 @@ def add_noise(image: Float[Array, "*B H W 4"], noise: Float[Array, "*B"] | float
     tags=("neural", "2d", "morphogenesis", "denoising"),
     recipe="recipes.diffusing_nca",
     evaluate=_evaluate,
+    card=CARD,
 )
 class DiffusingNCA(AbstractNCA):
     """Diffusing NCA. State ``(H, W, num_channels)`` float32, RGBA first; ``size`` is the
@@ -114,9 +130,9 @@ class DiffusingNCA(AbstractNCA):
                    noise: float = 1.0) -> Float[Array, "*B H W C"]:
         """The target corrupted by :func:`add_noise` at level ``noise`` (default 1: pure
         noise, where the target plays no part), hidden channels zero; one draw per state of
-        the batch. ``key`` is required."""
+        the batch; ``key=None`` uses ``PRNGKey(0)``, as the classic families' soups do."""
         noise = check_float("noise", noise, minimum=0.0, maximum=1.0)
-        key = require_key(key, "key (the noise)")
+        key = jax.random.PRNGKey(0) if key is None else key
         h, w = self.spatial_shape(size, self.size)
         if noise < 1.0 and (h, w) != (self.size, self.size):
             raise ConfigError(f"noise < 1 corrupts the {self.size}x{self.size} target; size must be {self.size}")
@@ -149,7 +165,7 @@ class DiffusingNCA(AbstractNCA):
 @register("diffusing_nca/lizard", description="Diffusing NCA trained to turn noise into the lizard emoji",
           tags=("neural", "2d", "morphogenesis", "denoising", "pretrained"),
           paper="Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (arXiv:2410.02651)",
-          recipe="recipes.diffusing_nca", evaluate=_evaluate)
+          recipe="recipes.diffusing_nca", evaluate=_evaluate, card=CARD)
 def lizard(**config) -> DiffusingNCA:
     """The lizard (U+1F98E) diffusing model's architecture (weights and target from weights/)."""
     return DiffusingNCA(**config)
