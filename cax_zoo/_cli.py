@@ -211,7 +211,8 @@ def zoo_table(names: list[str]) -> str:
     for n in names:
         e = get_entry(n)
         released = pretrained_folder(n) or any(pretrained_folder(m) for m in names if m.startswith(n + "/"))
-        picture = f"![{n}](media/zoo/{n.replace('/', '-')}.gif)" if released or not e.learned else "-"
+        stem = n.replace("/", "-")  # an unreleased learned model is shown by its starting state
+        picture = f"![{n}](media/zoo/{stem}.gif)" if released or not e.learned else f"![{n}](media/zoo/{stem}-setup.png)"
         cells = [picture, f"[`{n}`](families/{n.split('/')[0]}.md)", "yes" if pretrained_folder(n) else "-",
                  f"`{e.recipe}`" if e.recipe else "-",
                  f"`cax-zoo eval {n}`" if e.evaluate else "-", e.description.replace("|", "/"),

@@ -5,9 +5,10 @@ his tutorial's Tessellatium, CAX's stored patterns).
     CAX_ZOO_DATA=/path/to/datasets python -m recipes.lenia_creatures --package-weights
 
 For each ``lenia/<name>`` preset: build it from its source, run it on its default grid,
-measure mass and speed, and ``cax_zoo.release`` it (``model.safetensors`` holds the rule
-arrays and the pattern, ``config.json`` only their shapes; ``README.md`` is the model card
-with the measured facts), so that ``cax_zoo.load("lenia/<name>")`` works without the data
+measure mass and speed, and release it (``model.safetensors`` holds the rule arrays and
+the pattern, ``config.json`` only their shapes; ``README.md`` is the model card with the
+measured facts; ``preview.gif`` shows it as ``cax-zoo run lenia/<name> *PREVIEWS[name]``
+does), so that ``cax_zoo.load("lenia/<name>")`` works without the data
 files. Writing into the package's own ``weights/`` takes the explicit ``--package-weights``.
 """
 
@@ -22,6 +23,7 @@ import jax
 
 import cax_zoo
 from cax_zoo import lenia
+from cax_zoo.training import release_run
 
 
 LICENCES = {
@@ -52,6 +54,23 @@ NOTES = {
     ),
 }
 """Per-creature notes for the model card (facts measured with this recipe's code)."""
+
+
+PREVIEWS: dict[str, list[str]] = {
+    **{name: ["--steps", "320", "--every", "20"]  # 17 frames over 32 time units
+       for name in ("orbium", "orbium_bicaudatus", "scutium", "gyrorbium", "cax_orbium", "cax_gyrorbium")},
+    "hydrogeminium": ["--steps", "160", "--every", "10"],
+    "tessellatium": ["--steps", "160", "--every", "10"],
+    "cax_vt049w": ["--steps", "64", "--every", "5"],  # the first division; 13 busy 3-channel frames
+    "5n7kkm": ["--steps", "96", "--every", "6"],
+    "5n7kkm_gyrating": ["--steps", "96", "--every", "6"],
+    "5n7kkm_twin": ["--steps", "90", "--every", "9"],
+    "life_glider": ["--size", "24", "--steps", "40", "--every", "2"],
+    "diguttome": ["--steps", "400", "--every", "20"],
+    "sphaerome": ["--steps", "400", "--every", "20"],  # a still sphere: its max projection never changes
+}
+"""The ``cax-zoo run`` arguments of each creature's ``preview.gif`` (after its name; on its
+default grid unless ``--size`` says otherwise): it moving, in under 80 KB."""
 
 
 def card(name: str, model: lenia.Lenia, creature, metrics: dict) -> str:
@@ -108,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         creature = lenia.creature(name)
         model = cax_zoo.create(f"lenia/{name}")
         metrics = lenia.evaluate_creature(model, steps=args.steps)
-        folder = cax_zoo.release(model, f"lenia/{name}", card=card(name, model, creature, metrics),
-                                 metrics=metrics, root=args.out, overwrite=args.overwrite)
+        folder = release_run(model, f"lenia/{name}", card=card(name, model, creature, metrics),
+                             metrics=metrics, root=args.out, overwrite=args.overwrite,
+                             run_args=PREVIEWS[name])
         print(f"lenia/{name}: {folder} {metrics}", flush=True)
     return 0
 

@@ -59,8 +59,9 @@ def family_pictures(family: str) -> str:
     if not members:
         raise ValueError(f"docs/families/{family}.md documents no registered model")
     names = [n for n in members if media.pictured(n)]
-    untrained = "".join(f"*`{n}` has no released weights yet (train one: `cax-zoo train {n}`).*\n\n"
-                        for n in members if n not in names)
+    untrained = "".join(f"![{n}: the set-up, untrained](../media/zoo/{media.slug(n)}-setup.png)\n\n"
+                        f"*`{n}` has no released weights yet (train one: `cax-zoo train {n}`); above, "
+                        "the state it starts from.*\n\n" for n in members if n not in names)
     if not names:
         return untrained
     images = " ".join(f"![{n}](../media/zoo/{media.slug(n)}.gif){{ title=\"{n}\" }}" for n in names)

@@ -86,6 +86,21 @@ def pictured(name: str) -> bool:
             or name in cax_zoo.list_models(pretrained=True))
 
 
+def setup_picture(name: str, out: Path) -> Path:
+    """An unreleased learned model's starting state (what it is given, before any
+    training) as ``out/zoo/<slug>-setup.png``: its family page shows the set-up, not an
+    untrained network's output."""
+    import jax
+
+    import cax_zoo
+
+    model = cax_zoo.create(name, key=jax.random.PRNGKey(0))
+    path = Path(out) / "zoo" / f"{slug(name)}-setup.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cax_zoo.write_png(path, model.render(model.init_state(key=jax.random.PRNGKey(0))))
+    return path
+
+
 def slug(name: str) -> str:
     """File name stem of a model's picture: ``lenia/orbium`` -> ``lenia-orbium``."""
     return name.replace("/", "-")
@@ -469,6 +484,14 @@ def make_all(out: Path, only: list[str] | None = None, *, verbose: bool = True) 
             plot_seconds[f"plots/{filename}"] = time.perf_counter() - t0
 
     seconds = zoo_pictures(out, todo_models, errors, meanwhile=plots)
+    for name in cax_zoo.list_models():
+        if not pictured(name) and (not only or name in only):
+            t0 = time.perf_counter()
+            try:
+                setup_picture(name, out)
+            except Exception as e:  # noqa: BLE001 - reported below, with every other failure
+                errors.append(f"zoo/{slug(name)}-setup.png: {type(e).__name__}: {e}")
+            seconds[f"{name} (set-up)"] = time.perf_counter() - t0
     seconds.update(plot_seconds)
     if verbose:
         for k, s in seconds.items():

@@ -116,6 +116,7 @@ def test_every_family_page_gets_pictures_of_every_model():
                     assert f"cax-zoo run {name} " in strip
                 else:  # a learned model without weights: said, not drawn
                     assert f"`{name}` has no released weights yet" in strip and f"{name.replace('/', '-')}.gif" not in strip
+                    assert f"(../media/zoo/{name.replace('/', '-')}-setup.png)" in strip
 
 
 def test_api_pages_cover_every_public_module():

@@ -15,10 +15,16 @@ from PIL import Image
 import cax_zoo
 from cax_zoo._cli import main
 from cax_zoo._hub import upload_plan
+from cax_zoo._weights import read_manifest, verify_folder
 from cax_zoo.training import MAX_MEDIA_BYTES, PREVIEW_GIF, TRAINING_PLOT, card_spec, release_run
+from recipes.lenia_creatures import PREVIEWS
+from recipes.lenia_creatures import main as lenia_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 NEURAL_RELEASES = ["arc1d_nca", "growing_nca/lizard", "mnist_self_classify"]
+WEIGHTS = cax_zoo.weights_root()
+SHIPPED = sorted(p.parent.relative_to(WEIGHTS).as_posix() for p in WEIGHTS.rglob("config.json"))
+UNTRAINED_PREVIEW_BYTES = 80_000  # the Lenia creatures' thumbnails
 
 
 class PlanningApi(HfApi):
@@ -73,17 +79,43 @@ def test_release_leaves_out_media_it_cannot_make(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
 
 
-@pytest.mark.parametrize("name", NEURAL_RELEASES)
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_releases_carry_a_small_preview_that_push_uploads(name):
-    folder = cax_zoo.weights_root() / name
-    gif = folder / PREVIEW_GIF
-    assert gif.read_bytes()[:6] == b"GIF89a" and gif.stat().st_size < MAX_MEDIA_BYTES
+    folder = WEIGHTS / name
+    gif = (folder / PREVIEW_GIF).read_bytes()
+    trained = cax_zoo.get_entry(name).learned
+    assert gif[:6] == b"GIF89a" and len(gif) <= (MAX_MEDIA_BYTES if trained else UNTRAINED_PREVIEW_BYTES)
+    with Image.open(folder / PREVIEW_GIF) as im:
+        assert min(im.size) >= 64
     plan = upload_plan(folder)
     assert PREVIEW_GIF in plan and {"README.md", "config.json", "model.safetensors"} <= set(plan)
     if name == "growing_nca/lizard":
         assert "target.png" in plan
-    # the card shows it (the Hub renders a relative image link)
+    if not trained:  # nothing trained, nothing else to show: no training.png
+        assert plan == sorted(["README.md", "config.json", "model.safetensors", PREVIEW_GIF])
+    # the card shows it (the Hub renders a relative image link) ...
     assert f"]({PREVIEW_GIF})" in (folder / "README.md").read_text()
+    # ... and the manifest, which records the weights and config only, still verifies them
+    manifest = read_manifest(WEIGHTS)[name]
+    assert sorted(manifest) == ["config.json", "model.safetensors"]
+    verify_folder(folder, manifest)
+
+
+def test_every_release_is_checked_and_every_lenia_creature_has_preview_arguments():
+    assert set(NEURAL_RELEASES) <= set(SHIPPED)
+    assert set(SHIPPED) == set(read_manifest(WEIGHTS))
+    assert sorted(f"lenia/{n}" for n in PREVIEWS) == sorted(n for n in SHIPPED if n.startswith("lenia/"))
+
+
+def test_lenia_recipe_releases_the_shipped_preview(tmp_path):
+    """Re-releasing a creature writes the preview the package ships (Lenia's glider of
+    Life: 0/1 cells, so the same bytes on every machine) and links it in the card."""
+    assert lenia_recipe(["--out", str(tmp_path), "--only", "life_glider", "--steps", "100"]) == 0
+    folder = tmp_path / "lenia" / "life_glider"
+    assert (folder / PREVIEW_GIF).read_bytes() == (WEIGHTS / "lenia" / "life_glider" / PREVIEW_GIF).read_bytes()
+    assert "\n\n![lenia/life_glider, as `cax-zoo run` shows it](preview.gif)\n" in (folder / "README.md").read_text()
+    with Image.open(folder / PREVIEW_GIF) as im:
+        assert im.n_frames > 1  # the glider moves
 
 
 def test_card_code_knows_no_family_and_families_declare_their_cards():
