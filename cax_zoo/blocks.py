@@ -20,6 +20,7 @@ from ._blocks._cell_list import (
 )
 from ._blocks._conv import (
     depthwise_conv as depthwise_conv,
+    fixed_depthwise_conv as fixed_depthwise_conv,
     identity_kernel as identity_kernel,
     kernel_stack as kernel_stack,
     laplacian_kernel as laplacian_kernel,

@@ -8,7 +8,6 @@ resizing, batched reconstruction and the MNIST test-set evaluation.
 from ._families._self_autoencoding_mnist import (
     EVAL_KEY as EVAL_KEY,
     SelfAutoencodingMNIST as SelfAutoencodingMNIST,
-    SobelPerceive as SobelPerceive,
     WallUpdate as WallUpdate,
     evaluate as evaluate,
     reconstruct as reconstruct,

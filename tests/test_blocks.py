@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 import cax_zoo
 from cax_zoo import ConfigError
+from cax_zoo.blocks import depthwise_conv, kernel_stack
 from cax_zoo._blocks._nca import CellMLP, alive_mask
 
 
@@ -123,3 +124,19 @@ def test_lookup_table_pattern_index():
     np.testing.assert_array_equal(idx, [0b001, 0b011, 0b110, 0b101, 0b010])
     table = jnp.arange(8) * 10
     np.testing.assert_array_equal(cax_zoo.apply_table(table, idx), [10, 30, 60, 50, 20])
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("boundary", ["zero", "periodic", "reflect"])
+def test_fixed_depthwise_conv_equals_the_grouped_convolution(dims, boundary):
+    """The shifted-sum form used for fixed kernels gives the grouped convolution's output:
+    the named kernels, and random ones with zero taps."""
+    from cax_zoo.blocks import fixed_depthwise_conv
+
+    rng = np.random.default_rng(dims)
+    x = jnp.asarray(rng.normal(size=(7, 6, 5)[:dims] + (3,)), jnp.float32)
+    named = kernel_stack(("identity", "sobel", "laplacian"), dims)
+    random = rng.normal(size=(2,) + (3,) * dims).astype(np.float32) * (rng.random((2,) + (3,) * dims) > 0.4)
+    for kernels in (named, random, np.zeros((1,) + (3,) * dims, np.float32)):
+        np.testing.assert_allclose(fixed_depthwise_conv(x, kernels, boundary),
+                                   depthwise_conv(x, jnp.asarray(kernels), boundary), rtol=1e-5, atol=1e-5)

@@ -105,3 +105,31 @@ def depthwise_conv(
         feature_group_count=c,
     )
     return y[0]
+
+
+def fixed_depthwise_conv(
+    x: Float[Array, "*spatial C"],
+    kernels: np.ndarray,
+    boundary: Boundary = "periodic",
+) -> Float[Array, "*spatial C*K"]:
+    """:func:`depthwise_conv` for kernels known when tracing (a numpy array): a weighted
+    sum of shifted copies of the padded state, one per non-zero tap, which XLA fuses into
+    one loop. On CPU it is far faster than a grouped convolution, and its gradient more so;
+    results agree with :func:`depthwise_conv` to float rounding."""
+    k = np.asarray(kernels, np.float32)
+    d = k.ndim - 1
+    if x.ndim != d + 1:
+        raise ConfigError(f"fixed_depthwise_conv: state of rank {x.ndim} does not match {d}-D kernels")
+    spatial = x.shape[:-1]
+    xp = pad(x, tuple(s // 2 for s in k.shape[1:]), boundary, num_spatial_dims=d)
+    sums: list = [None] * k.shape[0]
+    for offset in np.ndindex(*k.shape[1:]):
+        taps = k[(slice(None),) + offset]
+        if not taps.any():
+            continue
+        shifted = xp[tuple(slice(o, o + n) for o, n in zip(offset, spatial))]
+        for i in np.flatnonzero(taps):
+            term = shifted if taps[i] == 1.0 else shifted * np.asarray(taps[i], x.dtype)
+            sums[i] = term if sums[i] is None else sums[i] + term
+    out = [jnp.zeros_like(x) if t is None else t for t in sums]
+    return jnp.stack(out, axis=-1).reshape(spatial + (x.shape[-1] * k.shape[0],))

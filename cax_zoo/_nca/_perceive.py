@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._blocks._conv import depthwise_conv, kernel_stack
+from .._blocks._conv import fixed_depthwise_conv, kernel_stack
 from .._blocks._nca import require_key
 from .._blocks._neighbourhood import shifted_views
 from .._boundary import Boundary, check_boundary
@@ -116,7 +116,7 @@ class KernelPerceive(AbstractLocalPerceive):
         return kernel_stack(self.kernels, self.num_spatial_dims)
 
     def __call__(self, state: Float[Array, "*spatial C"]) -> Float[Array, "*spatial F"]:
-        return depthwise_conv(state, jnp.asarray(self._stack()), self.boundary)
+        return fixed_depthwise_conv(state, self._stack(), self.boundary)
 
     def from_patches(self, patches: Float[Array, "*cells K C"]) -> Float[Array, "*cells F"]:
         k = self._stack()

@@ -6,4 +6,3 @@ from one face of its grid to the other through a wall with one open cell. The mo
 from ._evaluate import EVAL_KEY as EVAL_KEY, evaluate as evaluate, reconstruct as reconstruct, upsample as upsample
 from ._model import SelfAutoencodingMNIST as SelfAutoencodingMNIST, WallUpdate as WallUpdate
 from ._model import resize_digits as resize_digits, through_wall as through_wall
-from ._perceive import SobelPerceive as SobelPerceive

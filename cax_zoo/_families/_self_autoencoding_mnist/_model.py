@@ -4,7 +4,7 @@ face of its grid to the opposite face, through a wall with a single hole.
 State ``(H, W, D, C)`` float32 with ``H = W = image_size``: the digit (grey, 0-1) is the
 last channel of the face ``z = 0``, and that channel is what the far face ``z = D - 1``
 must reproduce. Every step is CAX's: perceive (identity + 3 Sobel gradients per channel,
-the 3^3 kernels of ``KernelPerceive``, computed separably by :class:`SobelPerceive`), NCA
+``cax_zoo.nca.KernelPerceive``), NCA
 update (residual ReLU MLP with a zero-initialised output layer, each cell firing with
 probability ``fire_rate`` = CAX's cell dropout, and CAX's alive mask on the last
 channel), then the wall: the middle slice ``z = D // 2`` is zeroed except its centre cell
@@ -26,12 +26,12 @@ from ..._blocks._nca import CellMLP, optional_key, require_key
 from ..._boundary import Boundary, check_boundary
 from ..._errors import StateError
 from ..._nca._model import AbstractNCA
+from ..._nca._perceive import KernelPerceive
 from ..._nca._update import AbstractUpdate, AliveMask, NCAUpdate
 from ..._registry import register
 from ..._training._card import CardResult, CardSpec
 from ..._validation import MAX_CHANNELS, MAX_HIDDEN, MAX_STEPS, check_bool, check_float, check_int
 from .._mnist_self_classify._images import as_grey, draw_digit, image_to_digit
-from ._perceive import SobelPerceive
 
 MAX_IMAGE_SIZE = 112
 MAX_DEPTH = 512
@@ -118,7 +118,7 @@ class SelfAutoencodingMNIST(AbstractNCA):
     Defaults are CAX's notebook (28x28x42, 16 channels, hidden 256, 96 steps).
     """
 
-    perceive: SobelPerceive
+    perceive: KernelPerceive
     update: WallUpdate
     image_size: int = eqx.field(static=True)
     depth: int = eqx.field(static=True)
@@ -144,7 +144,8 @@ class SelfAutoencodingMNIST(AbstractNCA):
         key = require_key(key)
         self.num_spatial_dims = 3
         c = self.num_channels
-        self.perceive = SobelPerceive(num_spatial_dims=3, num_channels=c, boundary=self.boundary)
+        self.perceive = KernelPerceive(("identity", "sobel"), num_spatial_dims=3, num_channels=c,
+                                       boundary=self.boundary)
         alive = (AliveMask(c - 1, ALIVE_THRESHOLD, neighbourhood=True, boundary=self.boundary)
                  if self.alive_mask else None)
         mlp = CellMLP([self.perceive.num_features, self.hidden_units, c], key=key)
