@@ -39,6 +39,7 @@ from ._training._data_parallel import (
     to_host_default as to_host_default,
 )
 from ._training._loop import train_loop as train_loop
+from ._training._rollout import rollout_up_to as rollout_up_to
 from ._training._optim import (
     make_optimizer as make_optimizer,
     make_schedule as make_schedule,

@@ -261,7 +261,6 @@ def write_task_file(task, folder: Path) -> Path:
 
 def _add_arguments(parser) -> None:
     parser.add_argument("--data", default=None, help="1D-ARC root folder (default $CAX_ZOO_DATA/1d-arc)")
-    parser.add_argument("--notes", default=None, help="text added to the model card")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from cax_zoo.diffusing_nca import add_noise, evaluate
 from cax_zoo.growing_nca import LIZARD, TARGET_FILE, emoji_target, image_target, target_png
 from cax_zoo.training import (
     RecipeRun, begin, circle_masks, drive, finish, initial_model, key_data, make_optimizer, model_card,
-    order_by_loss, parse_recipe_args, pool_sample, pool_update, run_main,
+    order_by_loss, parse_recipe_args, pool_sample, pool_update, rollout_up_to, run_main,
 )
 
 PAPER = "Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (arXiv:2410.02651), diffusing NCA"
@@ -138,13 +138,7 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
 
         def loss_fn(p):
             m = eqx.combine(p, static)
-
-            def body(s, xs):
-                i, k = xs
-                new = jax.vmap(lambda x, kk: m.step(x, key=kk))(s, jax.random.split(k, b))
-                return jnp.where(i < n, new, s), None
-
-            final, _ = jax.lax.scan(body, batch, (jnp.arange(t_max), jax.random.split(k_roll, t_max)))
+            final = rollout_up_to(m, batch, n, t_max, k_roll)
             return jnp.mean(_loss(final, m.target)), final
 
         (loss, final), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(params)
@@ -227,7 +221,6 @@ def train(run: RecipeRun) -> int:
 def _add_arguments(parser) -> None:
     parser.add_argument("--target", default=None, metavar="PATH.png", help="denoise into your own RGBA image")
     parser.add_argument("--emoji", default=LIZARD, help="the emoji (default the lizard U+1F98E)")
-    parser.add_argument("--notes", default=None, help="text added to the model card")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ from cax_zoo.growing_nca import (
 from cax_zoo.training import (
     RecipeRun, begin, circle_masks, constrain_leading, constrain_replicated, data_mesh, drive, finish, initial_model,
     key_data, make_optimizer, model_card, order_by_loss, parse_recipe_args, pool_sample, pool_update, replicate,
-    run_main,
+    rollout_up_to, run_main,
 )
 
 PAPER = "Mordvintsev, Randazzo, Niklasson & Levin 2020, Distill, 'Growing Neural Cellular Automata'"
@@ -132,12 +132,7 @@ def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
         n = jax.random.randint(k_len, (), t_min, t_max + 1)
 
         def loss_fn(m):
-            def body(s, xs):
-                i, k = xs
-                new = jax.vmap(lambda x, kk: m.step(x, key=kk))(s, jax.random.split(k, b))
-                return jnp.where(i < n, new, s), None
-
-            final, _ = jax.lax.scan(body, batch, (jnp.arange(t_max), jax.random.split(k_roll, t_max)))
+            final = rollout_up_to(m, batch, n, t_max, k_roll)
             return jnp.mean(_loss(final, target)), final
 
         (loss, final), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model)
@@ -258,7 +253,6 @@ def train(run: RecipeRun) -> int:
 def _add_arguments(parser) -> None:
     parser.add_argument("--target", default=None, metavar="PATH.png", help="grow your own RGBA image")
     parser.add_argument("--emoji", default=LIZARD, help="the emoji to grow (default the lizard U+1F98E)")
-    parser.add_argument("--notes", default=None, help="text added to the model card")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -239,7 +239,6 @@ def train(run: RecipeRun) -> int:
 
 def _add_arguments(parser) -> None:
     parser.add_argument("--data", default=None, help="folder with the MNIST .gz files (default $CAX_ZOO_DATA/mnist)")
-    parser.add_argument("--notes", default=None, help="text added to the model card")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,6 +172,7 @@ def parse_recipe_args(
                         help="with --resume: skip the remaining steps; evaluate and release the "
                              "checkpoint's model as it is")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--notes", default=None, help="text added to the model card")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)

@@ -21,15 +21,15 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._blocks._nca import CellMLP, require_key
 from ..._boundary import Boundary, check_boundary
-from ..._errors import ConfigError, DataError, StateError
+from ..._errors import ConfigError, DataError
 from ..._nca._model import AbstractNCA, batch_states
 from ..._nca._perceive import KernelPerceive
 from ..._nca._update import NCAUpdate
 from ..._registry import register
 from ..._training._card import CardResult, CardSpec, plain_eval
 from ..._validation import MAX_CHANNELS, MAX_HIDDEN, check_float, check_int
-from .._growing_nca._model import to_rgb
-from .._growing_nca._targets import damage
+from .._growing_nca._model import render_over_white
+from .._growing_nca._targets import regeneration_cut
 
 MAX_SIZE = 1024
 RGBA = 4
@@ -151,15 +151,11 @@ class DiffusingNCA(AbstractNCA):
 
     def damage_state(self, state: Float[Array, "*B H W C"]) -> Float[Array, "*B H W C"]:
         """The growing NCA's cut: a disc of radius ``size / 5`` left of the centre zeroed."""
-        h = state.shape[-3]
-        return damage(state, (h / 2, h / 2 - h / 8), h / 5)
+        return regeneration_cut(state)
 
     def render(self, state) -> np.ndarray:
         """RGBA over white (premultiplied colour), clipped."""
-        s = np.asarray(jax.device_get(state), np.float32)
-        if s.ndim != 3:
-            raise StateError(f"render takes one unbatched state (H, W, C), got shape {s.shape}")
-        return (to_rgb(s) * 255 + 0.5).astype(np.uint8)
+        return render_over_white(state)
 
 
 @register("diffusing_nca/lizard", description="Diffusing NCA trained to turn noise into the lizard emoji",

@@ -26,7 +26,7 @@ from ..._nca._update import AliveMask, NCAUpdate
 from ..._registry import register
 from ..._training._card import CardResult, CardSpec, plain_eval
 from ..._validation import MAX_CHANNELS, MAX_HIDDEN, check_float, check_int
-from ._targets import damage
+from ._targets import regeneration_cut
 
 ALPHA = 3
 MAX_SIZE = 4096
@@ -133,15 +133,20 @@ class GrowingNCA(AbstractNCA):
     def damage_state(self, state: Float[Array, "*B H W C"]) -> Float[Array, "*B H W C"]:
         """The cut used by :func:`evaluate` and ``cax-zoo run --damage-at``: a disc of
         radius ``size / 5`` centred on the left of the middle is zeroed."""
-        h = state.shape[-3]
-        return damage(state, (h / 2, h / 2 - h / 8), h / 5)
+        return regeneration_cut(state)
 
     def render(self, state) -> np.ndarray:
         """RGBA over white: ``1 - alpha + rgb`` (colour is premultiplied), clipped."""
-        s = np.asarray(jax.device_get(state), np.float32)
-        if s.ndim != 3:
-            raise StateError(f"render takes one unbatched state (H, W, C), got shape {s.shape}")
-        return (to_rgb(s) * 255 + 0.5).astype(np.uint8)
+        return render_over_white(state)
+
+
+def render_over_white(state: Any) -> np.ndarray:
+    """One unbatched state ``(H, W, C)``, premultiplied RGBA first, drawn over white as
+    uint8 RGB (:func:`to_rgb`)."""
+    s = np.asarray(jax.device_get(state), np.float32)
+    if s.ndim != 3:
+        raise StateError(f"render takes one unbatched state (H, W, C), got shape {s.shape}")
+    return (to_rgb(s) * 255 + 0.5).astype(np.uint8)
 
 
 def to_rgb(state: Any) -> Any:

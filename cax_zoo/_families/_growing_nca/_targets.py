@@ -32,6 +32,14 @@ def damage(state, centre: tuple[float, float], radius: float):
     return state * jnp.asarray(mask[..., None], state.dtype)
 
 
+def regeneration_cut(state):
+    """The cut of the regeneration experiments (``damage_state`` of the growing and the
+    diffusing NCA): a disc of radius ``H / 5``, centred ``H / 8`` left of the middle of
+    ``state`` ``(*B, H, W, C)``, zeroed."""
+    h = state.shape[-3]
+    return damage(state, (h / 2, h / 2 - h / 8), h / 5)
+
+
 def _finish_target(rgba: np.ndarray, size: int, padding: int) -> np.ndarray:
     from PIL import Image
 
