@@ -44,6 +44,7 @@ from ._registry import (
 from ._pretrained import (
     load as load,
     load_pretrained as load_pretrained,
+    picture_source as picture_source,
     push_to_hub as push_to_hub,
     release as release,
     save_pretrained as save_pretrained,
@@ -57,8 +58,11 @@ from ._families._boids import Boids as Boids
 from ._families._elementary import Elementary as Elementary
 from ._families._flow_lenia import FlowLenia as FlowLenia
 from ._families._growing_nca import GrowingNCA as GrowingNCA
+from ._families._attention_nca import AttentionNCA as AttentionNCA
 from ._families._diffusing_nca import DiffusingNCA as DiffusingNCA
+from ._families._conditional_nca import ConditionalNCA as ConditionalNCA
 from ._families._self_autoencoding_mnist import SelfAutoencodingMNIST as SelfAutoencodingMNIST
+from ._families._unsupervised_nca import UnsupervisedNCA as UnsupervisedNCA
 from ._families._langton_ant import AntState as AntState, LangtonAnt as LangtonAnt
 from ._families._lenia import Lenia as Lenia
 from ._families._life import Life as Life

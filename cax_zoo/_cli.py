@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import inspect
 import io
 import json
 import math
@@ -116,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="random initial state from this seed")
     s.add_argument("--image", type=Path, default=None, help="input image for models that take one "
                    "(mnist_self_classify: a digit, whose predicted label is printed)")
+    s.add_argument("--target", default=None, metavar="NAME", help="the target a conditional model grows, by "
+                   "name or index (conditional_nca/animals: dog, cat, mouse, hamster, rabbit, fox, bear, panda)")
     s.add_argument("--task", type=Path, default=None, metavar="FILE.json",
                    help="solve this task file and show input, prediction and expected output "
                         "(models that solve tasks, e.g. arc1d_nca with a 1D-ARC task)")
@@ -193,7 +196,7 @@ def _cmd_list(args) -> int:
 
 def zoo_table(names: list[str]) -> str:
     """The zoo as a Markdown page: one row per registered model."""
-    from ._pretrained import pretrained_folder
+    from ._pretrained import picture_source, pretrained_folder
     from ._registry import get_entry
 
     lines = [
@@ -210,9 +213,8 @@ def zoo_table(names: list[str]) -> str:
     ]
     for n in names:
         e = get_entry(n)
-        released = pretrained_folder(n) or any(pretrained_folder(m) for m in names if m.startswith(n + "/"))
         stem = n.replace("/", "-")  # an unreleased learned model is shown by its starting state
-        picture = f"![{n}](media/zoo/{stem}.gif)" if released or not e.learned else f"![{n}](media/zoo/{stem}-setup.png)"
+        picture = f"![{n}](media/zoo/{stem}.gif)" if picture_source(n) else f"![{n}](media/zoo/{stem}-setup.png)"
         cells = [picture, f"[`{n}`](families/{n.split('/')[0]}.md)", "yes" if pretrained_folder(n) else "-",
                  f"`{e.recipe}`" if e.recipe else "-",
                  f"`cax-zoo eval {n}`" if e.evaluate else "-", e.description.replace("|", "/"),
@@ -280,7 +282,8 @@ def _check_run_args(args) -> None:
     if args.image is not None and not args.image.is_file():
         raise ConfigError(f"--image {args.image} is not a file")
     if args.task is not None:
-        clash = [f for f, v in (("--image", args.image), ("--size", args.size), ("--every", args.every),
+        clash = [f for f, v in (("--image", args.image), ("--target", args.target), ("--size", args.size),
+                                ("--every", args.every),
                                 ("--damage-at", args.damage_at)) if v is not None]
         if clash:
             raise ConfigError(f"--task solves a task file; {', '.join(clash)} do not apply to it")
@@ -331,8 +334,11 @@ def _run_model(model, args) -> int:
         return _run_task(model, args, suffix)
     steps = 256 if args.steps is None else args.steps
     image = _load_image(args.image) if args.image is not None else None
+    target = {} if args.target is None else {"target": args.target}
+    if target and "target" not in inspect.signature(getattr(model, "cli_setup", lambda: None)).parameters:
+        raise ConfigError(f"{args.name} does not take a --target (conditional models do, e.g. conditional_nca/animals)")
     if hasattr(model, "cli_setup"):
-        state, inp = model.cli_setup(size=args.size, key=key, image=image)
+        state, inp = model.cli_setup(size=args.size, key=key, image=image, **target)
     else:
         if image is not None:
             raise ConfigError(f"{args.name} does not take an --image")

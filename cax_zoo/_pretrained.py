@@ -66,6 +66,19 @@ def pretrained_folder(name: str) -> Path | None:
     return release_folder(name) if has_release(name) else None
 
 
+def picture_source(name: str) -> str | None:
+    """The registered model whose run pictures ``name``: ``name`` itself when it is a
+    classic model or has released weights; for a learned family with no weights of its own,
+    its first released entry (``growing_nca`` -> ``growing_nca/lizard``); None when nothing
+    learned of it is released (an untrained network draws nothing worth showing)."""
+    from ._registry import get_entry, list_models
+
+    if not get_entry(name).learned or pretrained_folder(name):
+        return name
+    released = [n for n in list_models() if n.startswith(name + "/") and pretrained_folder(n)]
+    return released[0] if released else None
+
+
 # ------------------------------------------------------------------ folders
 
 

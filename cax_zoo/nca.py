@@ -5,15 +5,20 @@ and :class:`~cax_zoo.Arc1DNCA` families are built on it).
 - Perceive (``(*spatial, C) -> (*spatial, F)``): :class:`AbstractPerceive`;
   :class:`AbstractLocalPerceive` (fixed neighbour offsets, also usable on gathered
   neighbourhoods); :class:`KernelPerceive` (fixed identity / Sobel / Laplacian kernels
-  per channel); :class:`ConvPerceive` (a learned convolution + ReLU).
+  per channel); :class:`ConvPerceive` (a learned convolution + ReLU);
+  :class:`LocalAttentionPerceive` (multi-head self-attention over each cell's window).
 - Update (``(state, features, input) -> state``): :class:`AbstractUpdate`;
   :class:`MLPUpdate`, :class:`ResidualUpdate`, :class:`NCAUpdate` (residual, fire rate,
   :class:`AliveMask`), all around a :class:`CellMLP` with a zero-initialised last layer.
 - Model: :class:`AbstractNCA` (``step = update(state, perceive(state), input)``).
+- Variational decoding (CAX's ``nn/vae.py``): :class:`ConvEncoder` (image -> mean and
+  log-variance of a latent), :func:`reparameterize`, :func:`kl_divergence`; the latent
+  reaches an NCA as its per-step ``input``.
 """
 
 from ._blocks._nca import CellMLP as CellMLP, alive_mask as alive_mask, stochastic_update as stochastic_update
 from ._nca._model import AbstractNCA as AbstractNCA, batch_states as batch_states
+from ._nca._attention import LocalAttentionPerceive as LocalAttentionPerceive
 from ._nca._perceive import (
     KERNELS as KERNELS,
     AbstractLocalPerceive as AbstractLocalPerceive,
@@ -30,4 +35,9 @@ from ._nca._update import (
     NCAUpdate as NCAUpdate,
     ResidualUpdate as ResidualUpdate,
     with_input as with_input,
+)
+from ._nca._vae import (
+    ConvEncoder as ConvEncoder,
+    kl_divergence as kl_divergence,
+    reparameterize as reparameterize,
 )

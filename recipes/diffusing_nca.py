@@ -100,6 +100,12 @@ def create_model(cfg: dict[str, Any], target: np.ndarray | None = None) -> Diffu
                         steps=cfg["rollout_max"], target=target, key=jax.random.PRNGKey(cfg["seed"]))
 
 
+def with_steps(model: DiffusingNCA, steps: int) -> DiffusingNCA:
+    """``model`` with its default number of steps (``model.steps``, a static field) set to ``steps``."""
+    fresh = DiffusingNCA(**{**model.config(), "steps": steps}, target=model.target, key=jax.random.PRNGKey(0))
+    return eqx.tree_at(lambda m: (m.perceive, m.update), fresh, (model.perceive, model.update))
+
+
 def trainable(model: DiffusingNCA):
     """The filter of what the optimiser changes: every array but the target."""
     spec = jax.tree_util.tree_map(eqx.is_array, model)
@@ -173,6 +179,8 @@ def train(run: RecipeRun) -> int:
                           f"{target_np.shape[0]}x{target_np.shape[1]}: set --config target_size=... --config "
                           f"padding=... so that target_size + 2 padding = {model.size}")
     model = eqx.tree_at(lambda m: m.target, model, jnp.asarray(target_np))
+    if model.steps != cfg["rollout_max"]:  # fine-tuned to another length: it runs as long as it trains
+        model = with_steps(model, cfg["rollout_max"])
     optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
                                boundaries=cfg["lr_boundaries"], decay=cfg["lr_decay"],
                                normalize_gradients=cfg["normalize_gradients"], clip_norm=cfg["clip_norm"])

@@ -55,7 +55,7 @@ def family_pictures(family: str) -> str:
 
     media = _make_media_module()
     members = [n for n in cax_zoo.list_models() if (n == family or n.startswith(family + "/"))
-               and n not in media.SHOWN_BY]  # a family shown by its released model: that once
+               and not media.borrowed(n)]  # a family shown by its released model: that once
     if not members:
         raise ValueError(f"docs/families/{family}.md documents no registered model")
     names = [n for n in members if media.pictured(n)]

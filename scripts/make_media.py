@@ -66,8 +66,6 @@ RUNS: dict[str, list[str]] = {
     "reaction_diffusion/spots": ["--size", "80", "--steps", "6000", "--every", "200", "--seed", "0"],
     "sandpile": ["--size", "65", "--steps", "1200", "--every", "30"],
 }
-# a family with no weights of its own is shown by its released model
-SHOWN_BY = {"growing_nca": "growing_nca/lizard", "diffusing_nca": "diffusing_nca/lizard"}
 MAX_BYTES = 300_000  # per picture; the docs build fails above it
 THUMB_SIDE, THUMB_FRAMES = 160, 32
 LIFE_LIKE = ["--size", "64", "--steps", "96", "--every", "2", "--seed", "0"]
@@ -77,13 +75,26 @@ LENIA_2D = ["orbium", "orbium_bicaudatus", "scutium", "gyrorbium", "hydrogeminiu
 
 
 def pictured(name: str) -> bool:
-    """Whether ``name`` gets a picture: every classic model, and a learned one once it (or,
-    through ``SHOWN_BY``, its family) has released weights; an untrained network draws
-    nothing worth showing, so its family page says it has no weights yet."""
+    """Whether ``name`` gets a picture (:func:`cax_zoo.picture_source`): every classic
+    model, and a learned one once it (or, for a family, one of its entries) has released
+    weights; an untrained network draws nothing worth showing, so its family page says it
+    has no weights yet."""
     import cax_zoo
 
-    return (name in SHOWN_BY or not cax_zoo.get_entry(name).learned
-            or name in cax_zoo.list_models(pretrained=True))
+    return cax_zoo.picture_source(name) is not None
+
+
+def borrowed(name: str) -> bool:
+    """Whether ``name``'s picture is another model's (a family shown by its released entry)."""
+    import cax_zoo
+
+    return cax_zoo.picture_source(name) not in (None, name)
+
+
+def _source(name: str) -> str:
+    import cax_zoo
+
+    return cax_zoo.picture_source(name) or name
 
 
 def setup_picture(name: str, out: Path) -> Path:
@@ -108,7 +119,7 @@ def slug(name: str) -> str:
 
 def run_args(name: str) -> list[str]:
     """The ``cax-zoo run`` arguments of ``name``'s picture (without ``--out``)."""
-    name = SHOWN_BY.get(name, name)
+    name = _source(name)
     if name in RUNS:
         return RUNS[name]
     if name == "life" or name.startswith("life/"):
@@ -118,7 +129,7 @@ def run_args(name: str) -> list[str]:
 
 def command(name: str) -> str:
     """The shell command that makes ``name``'s picture, as the docs quote it."""
-    name = SHOWN_BY.get(name, name)
+    name = _source(name)
     return " ".join(["cax-zoo", "run", name, *run_args(name), "--out", f"{slug(name)}.gif"])
 
 
@@ -198,7 +209,7 @@ def zoo_pictures(out: Path, names: list[str], errors: list[str], workers: int = 
     from concurrent.futures import ProcessPoolExecutor
 
     (out / "zoo").mkdir(parents=True, exist_ok=True)
-    own = [n for n in names if n not in SHOWN_BY]
+    own = [n for n in names if not borrowed(n)]
     seconds: dict[str, float] = {}
     if workers > 1 and len(own) > 1 and _importable_by_workers():
         chunks = [own[i::workers] for i in range(workers)]
@@ -215,10 +226,10 @@ def zoo_pictures(out: Path, names: list[str], errors: list[str], workers: int = 
         seconds.update(part_seconds)
         errors += part_errors
     for name in names:
-        if name in SHOWN_BY:
-            source = out / "zoo" / f"{slug(SHOWN_BY[name])}.gif"
+        if borrowed(name):
+            source = out / "zoo" / f"{slug(_source(name))}.gif"
             if not source.is_file():
-                _run_pictures(str(out), [SHOWN_BY[name]])
+                _run_pictures(str(out), [_source(name)])
             (out / "zoo" / f"{slug(name)}.gif").write_bytes(source.read_bytes())
     return seconds
 

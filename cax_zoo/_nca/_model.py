@@ -51,7 +51,8 @@ class AbstractNCA(AbstractGridAutomaton):
 def batch_states(make: Callable[[PRNGKeyArray | None], Array], batch_size: int | None,
                  key: PRNGKeyArray | None) -> Array:
     """``make(key)`` (one state), or with ``batch_size`` a ``(batch_size, ...)`` stack: the
-    same state repeated when ``key`` is None, else one state per split of ``key``.
+    same state repeated when ``key`` is None, else one state per split of ``key``, drawn
+    in one vectorised call (``make`` must be traceable by :func:`jax.vmap`).
     The NCAs' ``init_state(..., batch_size=...)`` is built on it."""
     key = optional_key(key)
     if batch_size is None:
@@ -60,4 +61,4 @@ def batch_states(make: Callable[[PRNGKeyArray | None], Array], batch_size: int |
     if key is None:
         one = make(None)
         return jnp.broadcast_to(one, (n,) + one.shape)
-    return jnp.stack([make(k) for k in jax.random.split(key, n)])
+    return jax.vmap(make)(jax.random.split(key, n))

@@ -27,7 +27,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from ..._blocks._nca import CellMLP, require_key
 from ..._data._arc1d import NUM_COLOURS
 from ..._errors import StateError
-from ..._nca._model import AbstractNCA, batch_states
+from ..._nca._model import AbstractNCA
 from ..._nca._perceive import AbstractPerceive, neighbourhood_patches
 from ..._nca._update import AliveMask, NCAUpdate
 from ..._registry import register
@@ -187,9 +187,12 @@ class Arc1DNCA(AbstractNCA):
             row[a : a + int(rng.integers(1, max(2, n - a)))] = int(rng.integers(1, 10))
             return self.initial_state(row)
 
-        if batch_size is not None and key is None:
+        if batch_size is None:
+            return one(key)
+        batch_size = check_int("batch_size", batch_size, minimum=1, maximum=1_000_000)
+        if key is None:
             key = jax.random.PRNGKey(int(np.random.default_rng().integers(0, 2**31 - 1)))
-        return batch_states(one, batch_size, key)
+        return jnp.stack([one(k) for k in jax.random.split(key, batch_size)])  # rows drawn in numpy
 
     def cli_task(self, path, *, steps: int | None = None, seed: int = 0):
         """``cax-zoo run arc1d_nca --task FILE.json``: solve the task file with this model's
