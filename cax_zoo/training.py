@@ -38,6 +38,7 @@ from ._training._data_parallel import (
     shard_leading as shard_leading,
     to_host_default as to_host_default,
 )
+from ._training._batches import padded_batches as padded_batches
 from ._training._loop import train_loop as train_loop
 from ._training._rollout import rollout_up_to as rollout_up_to
 from ._training._optim import (

@@ -31,7 +31,7 @@ from cax_zoo.mnist import load_mnist
 from cax_zoo.nca import kl_divergence, reparameterize
 from cax_zoo.training import (
     RecipeRun, begin, drive, finish, initial_model, key_data, make_optimizer, model_card, order_by_loss,
-    parse_recipe_args, pool_sample, pool_update, run_main,
+    padded_batches, parse_recipe_args, pool_sample, pool_update, run_main,
 )
 from cax_zoo.unsupervised_nca import squared_errors
 
@@ -154,12 +154,7 @@ def validate(model: UnsupervisedNCA, val_grey: np.ndarray, *, seed: int) -> dict
     mean training digit."""
     root = jax.random.fold_in(jax.random.PRNGKey(seed), 2**31 - 2)
     sq, n = 0.0, len(val_grey)
-    size = min(VAL_BATCH, n)
-    for i, start in enumerate(range(0, n, size)):
-        batch = val_grey[start : start + size]
-        k = len(batch)
-        if k < size:  # one compiled shape
-            batch = np.concatenate([batch, np.zeros((size - k,) + batch.shape[1:], np.float32)])
+    for i, (batch,), k in padded_batches(val_grey, batch_size=VAL_BATCH):
         sq += float(jnp.sum(squared_errors(model, jnp.asarray(batch), jax.random.fold_in(root, i), model.steps)[:k]))
     return {"val_mse": sq / n, "val_num_images": n}
 

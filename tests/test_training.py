@@ -216,3 +216,23 @@ def test_recipe_driver_resumes_releases_and_guards_the_release(tmp_path, capsys)
     # a resumed run keeps the checkpoint's config
     assert _driven_run(tmp_path / "split", "--resume", "--overwrite", "--config", "steps=3") == 2
     assert "differs from the checkpoint" in capsys.readouterr().err
+
+
+def test_padded_batches_cover_every_row_once_in_one_shape():
+    from cax_zoo import DataError
+    from cax_zoo.training import padded_batches
+
+    x, y = np.arange(14, dtype=np.float32).reshape(7, 2), np.arange(7, dtype=np.uint8) + 1
+    seen = []
+    for i, (bx, by), count in padded_batches(x, y, batch_size=3):
+        assert bx.shape == (3, 2) and by.shape == (3,) and by.dtype == np.uint8
+        assert not by[count:].any() and not bx[count:].any()  # zero padding, scored by no one
+        seen += list(by[:count])
+        np.testing.assert_array_equal(bx[:count], x[3 * i : 3 * i + count])
+    assert seen == list(y) and count == 1
+    assert [c for _, _, c in padded_batches(x, batch_size=100)] == [7]  # one batch of the whole set
+    for bad in ((x, y[:3]), ()):
+        with pytest.raises(DataError):
+            list(padded_batches(*bad, batch_size=2))
+    with pytest.raises(DataError, match="no examples"):
+        list(padded_batches(x[:0], batch_size=2))

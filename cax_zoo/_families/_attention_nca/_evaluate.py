@@ -8,11 +8,11 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from ..._errors import ConfigError, DataError
+from ..._training._batches import padded_batches
 from ..._validation import MAX_STEPS, check_bool, check_float, check_int
 from .._self_autoencoding_mnist._model import resize_digits
 from ._model import AttentionNCA, visible_pixels
@@ -54,19 +54,9 @@ def score_inpainting(model: AttentionNCA, grey: Float[np.ndarray, "N 28 28"], me
     n = len(grey)
     if n == 0:
         raise DataError("no digits to evaluate")
-    batch_size = min(batch_size, n)
     mean = np.asarray(resize_digits(np.asarray(mean_image, np.float32), model.size))
     hidden_sq, base_sq, all_sq, hidden_count = 0.0, 0.0, 0.0, 0
-    starts = range(0, n, batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="evaluate", unit="batch")
-    for i, start in enumerate(starts):
-        part = grey[start : start + batch_size]
-        count = len(part)
-        if count < batch_size:  # pad the last batch: one compiled shape
-            part = np.concatenate([part, np.zeros((batch_size - count,) + part.shape[1:], np.float32)])
+    for i, (part,), count in padded_batches(grey, batch_size=batch_size, progress=progress):
         digits = resize_digits(part, model.size)
         k_mask, k_run = jax.random.split(jax.random.fold_in(key, i))
         visible = visible_pixels(k_mask, digits.shape, ratio)

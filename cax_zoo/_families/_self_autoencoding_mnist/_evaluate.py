@@ -13,6 +13,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._errors import ConfigError, DataError
+from ..._training._batches import padded_batches
 from ..._validation import MAX_STEPS, check_bool, check_int
 from .._mnist_self_classify._images import SIDE
 from ._model import SelfAutoencodingMNIST, resize_digits
@@ -100,20 +101,10 @@ def evaluate(
     n = len(images)
     if n == 0:
         raise DataError("no digits to evaluate")
-    batch_size = min(batch_size, n)
     root, clf_root = jax.random.PRNGKey(EVAL_KEY + seed), jax.random.PRNGKey(EVAL_KEY + seed + 1)
     sq_err, right, right_orig = 0.0, 0, 0
-    starts = range(0, n, batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="evaluate", unit="batch")
-    for i, start in enumerate(starts):
-        grey = images[start : start + batch_size].astype(np.float32) / 255.0
-        lab = labels[start : start + batch_size].astype(np.int64)
-        count = len(grey)
-        if count < batch_size:  # pad the last batch: one compiled shape
-            grey = np.concatenate([grey, np.zeros((batch_size - count, SIDE, SIDE), np.float32)])
+    for i, (part, lab), count in padded_batches(images, labels, batch_size=batch_size, progress=progress):
+        grey, lab = part.astype(np.float32) / 255.0, lab.astype(np.int64)
         digits = resize_digits(grey, model.image_size)
         rec = reconstruct(model, digits, jax.random.fold_in(root, i), steps)
         sq_err += float(jnp.sum(jnp.mean((rec - digits) ** 2, axis=(-2, -1))[:count]))

@@ -13,6 +13,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..._errors import ConfigError, DataError
+from ..._training._batches import padded_batches
 from ..._validation import MAX_STEPS, check_bool, check_int
 from ._model import UnsupervisedNCA
 
@@ -88,21 +89,11 @@ def evaluate(
     n = len(images)
     if n == 0:
         raise DataError("no digits to evaluate")
-    batch_size = min(batch_size, n)
     root = jax.random.PRNGKey(EVAL_KEY + seed)
     grey = images.astype(np.float32) / 255.0
     baseline = float(np.mean((grey - mean_digit) ** 2))
     sq_err = 0.0
-    starts = range(0, n, batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="evaluate", unit="batch")
-    for i, start in enumerate(starts):
-        batch = grey[start : start + batch_size]
-        k = len(batch)
-        if k < batch_size:  # pad the last batch: one compiled shape
-            batch = np.concatenate([batch, np.zeros((batch_size - k,) + batch.shape[1:], np.float32)])
+    for i, (batch,), k in padded_batches(grey, batch_size=batch_size, progress=progress):
         errs = squared_errors(model, jnp.asarray(batch), jax.random.fold_in(root, i), steps)
         sq_err += float(jnp.sum(errs[:k]))
     return {"mse": sq_err / n, "baseline_mse": baseline, "num_images": int(n), "steps": int(steps)}
