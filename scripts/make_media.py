@@ -413,6 +413,56 @@ def lizard_strip(path: Path) -> None:
     plt.close(fig)
 
 
+def _digit_rows(path: Path, rows: list[tuple[str, np.ndarray]]) -> None:
+    """Grey digit images ``(N, S, S)`` in [0, 1], one labelled row each, as one PNG."""
+    plt = _pyplot()
+    n = max(len(images) for _, images in rows)
+    fig, axes = plt.subplots(len(rows), n, figsize=(0.8 * n, 0.9 * len(rows)), dpi=100, squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.axis("off")
+            if c < len(images):
+                ax.imshow(np.clip(np.asarray(images[c]), 0, 1), cmap="gray_r", vmin=0, vmax=1,
+                          interpolation="nearest")
+        axes[r, 0].set_title(label, fontsize=7, loc="left")
+    fig.tight_layout(pad=0.2)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def unsupervised_samples(path: Path, n: int = 10) -> None:
+    """The released unsupervised NCA: test digits, their reconstructions (encoded, grown
+    from the seed), and digits grown from latents drawn from the prior."""
+    import jax
+
+    import cax_zoo
+    from cax_zoo.mnist import load_mnist
+
+    model = cax_zoo.load("unsupervised_nca/mnist")
+    images, _ = load_mnist("test")
+    digits = images[:n]
+    rec = model.reconstruct(digits, key=jax.random.PRNGKey(1))
+    prior = model.sample(jax.random.PRNGKey(2), n)
+    _digit_rows(path, [("test digits", digits / 255.0), ("grown from their codes", rec),
+                       ("grown from codes drawn from the prior", prior)])
+
+
+def attention_inpainting(path: Path, n: int = 10) -> None:
+    """The released attention NCA: test digits, with half their pixels hidden, and inpainted."""
+    import jax
+
+    import cax_zoo
+    from cax_zoo.mnist import load_mnist
+
+    model = cax_zoo.load("attention_nca/mnist_inpaint")
+    images, _ = load_mnist("test")
+    state = model.initial_state(images[:n], key=jax.random.PRNGKey(3))
+    final = model.rollout(state, model.steps, key=jax.random.PRNGKey(4))
+    _digit_rows(path, [("test digits", images[:n] / 255.0), ("half the pixels hidden", model.reconstruction(state)),
+                       (f"inpainted in {model.steps} steps", model.reconstruction(final))])
+
+
 def lenia_mass_speed(path: Path, steps: int = 400, every: int = 8) -> None:
     """Mass (relative to the start) and centre-of-mass speed of the 2-D creatures."""
     import cax_zoo
@@ -469,6 +519,7 @@ PLOTS = {
     "lizard_regrow.png": lizard_strip,
     "lenia_mass_speed.png": lenia_mass_speed,
     "training_curve.png": training_curve,
+    "attention_inpainting.png": attention_inpainting,
 }
 
 
