@@ -54,6 +54,7 @@ from ._weights import load_weights as load_weights, save_weights as save_weights
 from ._sharding import grid_mesh as grid_mesh, sharded_rollout as sharded_rollout
 from . import _families as _families  # registers every family
 from ._families._arc1d_nca import Arc1DNCA as Arc1DNCA
+from ._families._arc1d_nca import Arc1DTaskNCA as Arc1DTaskNCA
 from ._families._boids import Boids as Boids
 from ._families._elementary import Elementary as Elementary
 from ._families._flow_lenia import FlowLenia as FlowLenia

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import inspect
 import io
 import json
 import math
@@ -145,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="a registered model with an evaluation (cax-zoo list)")
     s.add_argument("--data", type=Path, default=None, help="dataset folder (default: $CAX_ZOO_DATA)")
     s.add_argument("--steps", type=int, default=None)
+    s.add_argument("--seed", type=int, default=None,
+                   help="seed of the evaluation's random draws (default: the evaluation's own, 0); "
+                        "refused by evaluations that draw nothing")
     s.add_argument("--limit", type=int, default=None, help="score only the first N examples")
     s.add_argument("--json", type=Path, default=None, help="write the metrics here")
     s.add_argument("--revision", default=None)
@@ -335,7 +337,7 @@ def _run_model(model, args) -> int:
     steps = 256 if args.steps is None else args.steps
     image = _load_image(args.image) if args.image is not None else None
     target = {} if args.target is None else {"target": args.target}
-    if target and "target" not in inspect.signature(getattr(model, "cli_setup", lambda: None)).parameters:
+    if target and "target" not in getattr(model, "cli_options", ()):  # what the family declares it takes
         raise ConfigError(f"{args.name} does not take a --target (conditional models do, e.g. conditional_nca/animals)")
     if hasattr(model, "cli_setup"):
         state, inp = model.cli_setup(size=args.size, key=key, image=image, **target)
@@ -509,12 +511,15 @@ def _cmd_eval(args) -> int:
         check_output_file(args.json, what="--json")
     _check_range("--steps", args.steps, minimum=0, maximum=INT32_MAX)
     _check_range("--limit", args.limit, minimum=1, maximum=INT32_MAX)
+    _check_range("--seed", args.seed, minimum=0, maximum=INT32_MAX)
     if args.data is not None and not args.data.is_dir():
         raise ConfigError(f"--data {args.data} is not a folder")
     model = load(args.name, revision=args.revision, pretrained=True if entry.learned else None)
     options: dict[str, Any] = {}
     if args.limit is not None:
         options["limit"] = args.limit
+    if args.seed is not None:
+        options["seed"] = args.seed
     metrics = entry.evaluate(model, data=args.data, steps=args.steps, **options)
     text = json.dumps(metrics, indent=2, sort_keys=True)
     if args.json is not None:

@@ -234,6 +234,7 @@ def release(module: AbstractAutomaton, name: str, *, card: str, metrics: dict | 
             os.rmdir(backup)
             os.rename(final, backup)
         os.rename(stage, final)
+        nested = _move_nested(backup, final) if backup is not None else []
         try:
             umask = os.umask(0)
             os.umask(umask)
@@ -241,6 +242,7 @@ def release(module: AbstractAutomaton, name: str, *, card: str, metrics: dict | 
             os.replace(manifest_tmp, root / MANIFEST_FILE)
             manifest_tmp = None
         except BaseException:
+            _move_nested(final, backup, nested)
             os.rename(final, stage)
             if backup is not None:
                 os.rename(backup, final)
@@ -254,6 +256,17 @@ def release(module: AbstractAutomaton, name: str, *, card: str, metrics: dict | 
         if backup is not None and backup.exists():
             shutil.rmtree(backup, ignore_errors=True)
     return final
+
+
+def _move_nested(src: Path, dst: Path, names: list[str] | None = None) -> list[str]:
+    """Move the releases nested in the release folder ``src`` (its visible subfolders,
+    e.g. ``arc1d_nca/cax`` inside ``arc1d_nca``; a release's own files are plain files)
+    into ``dst``, so replacing a release keeps the ones inside it. Returns their names."""
+    names = names if names is not None else sorted(
+        p.name for p in src.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for n in names:
+        os.rename(src / n, dst / n)
+    return names
 
 
 # ------------------------------------------------------------------ names

@@ -2,7 +2,10 @@
 the task loader, solving, candidates and voting, scoring, the evaluation and the
 published baselines (GPT-4, CAX's NCA) beside which results are tabled.
 
-The model is :class:`cax_zoo.Arc1DNCA` (``cax_zoo.load("arc1d_nca")``).
+The model is :class:`cax_zoo.Arc1DNCA` (``cax_zoo.load("arc1d_nca")``); CAX's own NCA under
+the paper's protocol (one NCA, a task-type embedding, no test-time training) is
+:class:`cax_zoo.Arc1DTaskNCA` (``cax_zoo.load("arc1d_nca/cax")``, scored by
+:func:`evaluate_task_id`).
 """
 
 from ._data._arc1d import (
@@ -28,22 +31,28 @@ from ._families._arc1d_nca import (
     ADAPT as ADAPT,
     ARC_COLOURS as ARC_COLOURS,
     Arc1DNCA as Arc1DNCA,
+    Arc1DTaskNCA as Arc1DTaskNCA,
     TaskRun as TaskRun,
+    TaskUpdate as TaskUpdate,
     adapt as adapt,
     adapted_filter as adapted_filter,
     candidates as candidates,
     evaluate as evaluate,
+    evaluate_task_id as evaluate_task_id,
     format_table as format_table,
     initial_states as initial_states,
     logits as logits,
     majority_row as majority_row,
     padded_length as padded_length,
     pairs_loss as pairs_loss,
+    predict_task_id as predict_task_id,
     read_task_file as read_task_file,
     render_task as render_task,
     score as score,
     solve as solve,
     solve_task_file as solve_task_file,
     task_arrays as task_arrays,
+    task_id_logits as task_id_logits,
+    task_id_states as task_id_states,
 )
 from ._families._arc1d_nca._score import EVALUATE_OPTIONS as EVALUATE_OPTIONS

@@ -17,6 +17,7 @@ from ._training._card import (
     plain_eval as plain_eval,
     portable_command as portable_command,
     read_card_data as read_card_data,
+    with_notes as with_notes,
     with_front_matter as with_front_matter,
 )
 from ._training._plots import (
@@ -39,8 +40,11 @@ from ._training._data_parallel import (
     to_host_default as to_host_default,
 )
 from ._training._batches import padded_batches as padded_batches
+from ._training._evolution import OpenES as OpenES, OpenESState as OpenESState, centred_ranks as centred_ranks
 from ._training._loop import train_loop as train_loop
 from ._training._rollout import rollout_up_to as rollout_up_to
+from ._training._losses import rgba_mse as rgba_mse
+from ._training._trainable import trainable_arrays as trainable_arrays
 from ._training._optim import (
     make_optimizer as make_optimizer,
     make_schedule as make_schedule,
@@ -54,6 +58,7 @@ from ._training._pool import (
     replace_first as replace_first,
 )
 from ._training._recipe_cli import (
+    STEP_FIELDS as STEP_FIELDS,
     RecipeRun as RecipeRun,
     apply_overrides as apply_overrides,
     begin as begin,
@@ -61,6 +66,7 @@ from ._training._recipe_cli import (
     initial_model as initial_model,
     parse_recipe_args as parse_recipe_args,
     run_main as run_main,
+    with_config as with_config,
 )
 from ._training._release import (
     MAX_MEDIA_BYTES as MAX_MEDIA_BYTES,

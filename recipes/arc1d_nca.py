@@ -226,7 +226,7 @@ def train(run: RecipeRun) -> int:
              f"'{model.ttt_adapt}' weights) from a zero context, {model.ttt_restarts} restarts x 16 colour "
              "permutations of the test input, whole-row majority vote.\n\n"
              "Held-out per-type accuracy (percent; published GPT-4 and CAX NCA figures beside ours, n/a where none):\n\n"
-             "```\n" + table + "\n```\n" + (run.options.notes or ""))
+             "```\n" + table + "\n```\n")
     card = model_card(
         f"arc1d_nca{' (smoke test)' if run.smoke else ''}",
         summary="A 1-D neural CA for 1D-ARC: one NCA pretrained on every pair of the training tasks (with a "
@@ -259,14 +259,9 @@ def write_task_file(task, folder: Path) -> Path:
     return path
 
 
-def _add_arguments(parser) -> None:
-    parser.add_argument("--data", default=None, help="1D-ARC root folder (default $CAX_ZOO_DATA/1d-arc)")
-
-
 def main(argv: list[str] | None = None) -> int:
     return run_main(train, lambda: parse_recipe_args(
-        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE,
-        add_arguments=_add_arguments))
+        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE, data="1d-arc"))
 
 
 if __name__ == "__main__":

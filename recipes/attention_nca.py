@@ -214,8 +214,7 @@ def train(run: RecipeRun) -> int:
               "`val_baseline_masked_mse` the same when hidden pixels are filled from the mean training digit; "
               "`val_mse` the error over every pixel; `final_train_loss` the mean training loss (CAX's, over "
               "every pixel) of the last 50 iterations. The MNIST test set is scored by "
-              "`cax-zoo eval attention_nca/mnist_inpaint` (`masked_mse`, `baseline_masked_mse`, `mse`)."
-              + ("\n\n" + run.options.notes if run.options.notes else ""),
+              "`cax-zoo eval attention_nca/mnist_inpaint` (`masked_mse`, `baseline_masked_mse`, `mse`).",
         usage="import jax, cax_zoo\nmodel = cax_zoo.load('attention_nca/mnist_inpaint')\n"
               "state = model.initial_state(digits, key=jax.random.PRNGKey(0))  # (B, 28, 28) uint8 digits, masked\n"
               "final = model.rollout(state, model.steps, key=jax.random.PRNGKey(1))\n"
@@ -227,14 +226,9 @@ def train(run: RecipeRun) -> int:
     return 0
 
 
-def _add_arguments(parser) -> None:
-    parser.add_argument("--data", default=None, help="folder with the MNIST .gz files (default $CAX_ZOO_DATA/mnist)")
-
-
 def main(argv: list[str] | None = None) -> int:
     return run_main(train, lambda: parse_recipe_args(
-        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE,
-        add_arguments=_add_arguments))
+        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE, data="mnist"))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from cax_zoo.conditional_nca import ANIMAL_NAMES, ANIMALS, animal_targets, evalu
 from cax_zoo.growing_nca import TARGET_FILE, emoji_about, target_png
 from cax_zoo.training import (
     RecipeRun, begin, circle_masks, drive, finish, initial_model, key_data, make_optimizer, model_card,
-    order_by_loss, parse_recipe_args, pool_sample, pool_update, run_main,
+    order_by_loss, parse_recipe_args, pool_sample, pool_update, rgba_mse, run_main, trainable_arrays,
 )
 
 PAPER = ("Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (arXiv:2410.02651), "
@@ -101,14 +101,7 @@ def create_model(cfg: dict[str, Any], targets: np.ndarray | None = None) -> Cond
                           key=jax.random.PRNGKey(cfg["seed"]))
 
 
-def trainable(model: ConditionalNCA):
-    """The filter of what the optimiser changes: every array but the targets."""
-    spec = jax.tree_util.tree_map(eqx.is_array, model)
-    return eqx.tree_at(lambda m: m.targets, spec, replace=False)
-
-
-def _loss(states, targets):
-    return jnp.mean((states[..., :4] - targets) ** 2, axis=(-3, -2, -1))
+FROZEN = ("targets",)  # what the optimiser leaves alone: trainable_arrays(model, FROZEN)
 
 
 def make_train_step(optimizer, cfg: dict[str, Any]):
@@ -119,7 +112,7 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
     def train_step(model, opt_state, pool, key):
         k_pool, k_label, k_dmg, k_at, k_roll = jax.random.split(key, 5)
         idx, batch = pool_sample(pool, k_pool, b)
-        batch = order_by_loss(batch, _loss(batch["state"], model.targets[batch["label"]]))
+        batch = order_by_loss(batch, rgba_mse(batch["state"], model.targets[batch["label"]]))
         batch = {"state": batch["state"].at[0].set(model.init_state()),
                  "label": batch["label"].at[0].set(jax.random.randint(k_label, (), 0, model.num_labels))}
         states = batch["state"]
@@ -128,13 +121,13 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
         labels = jax.nn.one_hot(batch["label"], model.num_labels, dtype=states.dtype)
         targets = model.targets[batch["label"]]
         at = jax.random.randint(k_at, (b,), t_min, t_max + 1)  # each sample's loss step
-        params, static = eqx.partition(model, trainable(model))
+        params, static = eqx.partition(model, trainable_arrays(model, FROZEN))
 
         def loss_fn(p):
             m = eqx.combine(p, static)
             _, traj = m.rollout(states, t_max, input=labels, key=k_roll, trajectory=True)
             picked = traj[jnp.arange(b), at]  # (B, H, W, C): sample i after at[i] steps
-            return jnp.mean(_loss(picked, targets)), picked
+            return jnp.mean(rgba_mse(picked, targets)), picked
 
         (loss, picked), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -172,15 +165,10 @@ def train(run: RecipeRun) -> int:
         raise ConfigError(f"the model grows {model.size}x{model.size} grids but target_size + 2 padding is "
                           f"{size + 2 * pad}: pass --config target_size=.. --config padding=.. that add up to "
                           f"{model.size}")
-    if model.steps != cfg["rollout_max"]:  # the evaluation's default growth time is this run's
-        model = eqx.tree_at(lambda m: (m.perceive, m.update, m.targets),
-                            ConditionalNCA(**{**model.config(), "steps": cfg["rollout_max"]},
-                                           key=jax.random.PRNGKey(0)),
-                            (model.perceive, model.update, model.targets))
     optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
                                boundaries=cfg["lr_boundaries"], decay=cfg["lr_decay"],
                                normalize_gradients=cfg["normalize_gradients"], clip_norm=cfg["clip_norm"])
-    opt_state = optimizer.init(eqx.filter(model, trainable(model)))
+    opt_state = optimizer.init(eqx.filter(model, trainable_arrays(model, FROZEN)))
     base_key = jax.random.PRNGKey(cfg["seed"])
     pool = initial_pool(model, cfg["pool_size"], jax.random.fold_in(base_key, -1 % 2**31))
     trees = {"model": model, "opt_state": opt_state, "pool": pool}
@@ -207,7 +195,7 @@ def train(run: RecipeRun) -> int:
                 f"Noto Color Emoji) from one seed cell on a {model.size}x{model.size} grid, chosen by a one-hot "
                 "label given as input to every step (the targets ship in the model and as target_<name>.png).",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics,
-        notes=(run.options.notes or "") + "\n\nMetrics: `mse_per_target` is the RGBA MSE to each target after "
+        notes="Metrics: `mse_per_target` is the RGBA MSE to each target after "
               f"{model.steps} steps from the seed with its label (mean of 8 runs whose keys were never used in "
               "training); `mse_mean` / `mse_max` the mean / worst over the targets; "
               "`mse_after_regrow_per_target` the same after a disc of radius size/5 is cut out and "

@@ -28,7 +28,8 @@ from cax_zoo.diffusing_nca import add_noise, evaluate
 from cax_zoo.growing_nca import LIZARD, TARGET_FILE, emoji_target, image_target, target_png
 from cax_zoo.training import (
     RecipeRun, begin, circle_masks, drive, finish, initial_model, key_data, make_optimizer, model_card,
-    order_by_loss, parse_recipe_args, pool_sample, pool_update, rollout_up_to, run_main,
+    order_by_loss, parse_recipe_args, pool_sample, pool_update, rgba_mse, rollout_up_to, run_main,
+    trainable_arrays,
 )
 
 PAPER = "Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (arXiv:2410.02651), diffusing NCA"
@@ -100,20 +101,7 @@ def create_model(cfg: dict[str, Any], target: np.ndarray | None = None) -> Diffu
                         steps=cfg["rollout_max"], target=target, key=jax.random.PRNGKey(cfg["seed"]))
 
 
-def with_steps(model: DiffusingNCA, steps: int) -> DiffusingNCA:
-    """``model`` with its default number of steps (``model.steps``, a static field) set to ``steps``."""
-    fresh = DiffusingNCA(**{**model.config(), "steps": steps}, target=model.target, key=jax.random.PRNGKey(0))
-    return eqx.tree_at(lambda m: (m.perceive, m.update), fresh, (model.perceive, model.update))
-
-
-def trainable(model: DiffusingNCA):
-    """The filter of what the optimiser changes: every array but the target."""
-    spec = jax.tree_util.tree_map(eqx.is_array, model)
-    return eqx.tree_at(lambda m: m.target, spec, replace=False)
-
-
-def _loss(states, target):
-    return jnp.mean((states[..., :4] - target) ** 2, axis=(-3, -2, -1))
+FROZEN = ("target",)  # what the optimiser leaves alone: trainable_arrays(model, FROZEN)
 
 
 def make_train_step(optimizer, cfg: dict[str, Any]):
@@ -133,19 +121,19 @@ def make_train_step(optimizer, cfg: dict[str, Any]):
         k_pool, k_fresh, k_dmg, k_len, k_roll = jax.random.split(key, 5)
         if pool_size:
             idx, batch = pool_sample(pool, k_pool, b)
-            batch = order_by_loss(batch, _loss(batch, model.target))
+            batch = order_by_loss(batch, rgba_mse(batch, model.target))
             batch = batch.at[:n_fresh].set(fresh(model, n_fresh, k_fresh))
             if n_damage:
                 batch = batch.at[b - n_damage :].multiply(circle_masks(k_dmg, n_damage, batch.shape[1:3]))
         else:
             idx, batch = None, fresh(model, b, k_fresh)
         n = jax.random.randint(k_len, (), t_min, t_max + 1)
-        params, static = eqx.partition(model, trainable(model))
+        params, static = eqx.partition(model, trainable_arrays(model, FROZEN))
 
         def loss_fn(p):
             m = eqx.combine(p, static)
             final = rollout_up_to(m, batch, n, t_max, k_roll)
-            return jnp.mean(_loss(final, m.target)), final
+            return jnp.mean(rgba_mse(final, m.target)), final
 
         (loss, final), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -179,12 +167,10 @@ def train(run: RecipeRun) -> int:
                           f"{target_np.shape[0]}x{target_np.shape[1]}: set --config target_size=... --config "
                           f"padding=... so that target_size + 2 padding = {model.size}")
     model = eqx.tree_at(lambda m: m.target, model, jnp.asarray(target_np))
-    if model.steps != cfg["rollout_max"]:  # fine-tuned to another length: it runs as long as it trains
-        model = with_steps(model, cfg["rollout_max"])
     optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
                                boundaries=cfg["lr_boundaries"], decay=cfg["lr_decay"],
                                normalize_gradients=cfg["normalize_gradients"], clip_norm=cfg["clip_norm"])
-    opt_state = optimizer.init(eqx.filter(model, trainable(model)))
+    opt_state = optimizer.init(eqx.filter(model, trainable_arrays(model, FROZEN)))
     base_key = jax.random.PRNGKey(cfg["seed"])
     pool = (model.init_state(key=jax.random.fold_in(base_key, -1 % 2**31), batch_size=cfg["pool_size"])
             if cfg["pool_size"] else jnp.zeros((0,), jnp.float32))
@@ -211,7 +197,7 @@ def train(run: RecipeRun) -> int:
         summary=f"A diffusing neural CA trained to turn Gaussian noise into {target_desc} on a "
                 f"{model.size}x{model.size} grid in {model.steps} steps (the target ships as target.png).",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics,
-        notes=(run.options.notes or "") + "\n\nMetrics: `mse_from_noise` is the RGBA MSE to the target after "
+        notes="Metrics: `mse_from_noise` is the RGBA MSE to the target after "
               f"{model.steps} steps from pure noise (mean of 32 noise draws never used in training); "
               "`mse_after_regrow` the same after a disc of radius size/5 is cut out of those results and "
               f"{model.steps} more steps run; `mse_by_noise` from partial noise levels; `final_train_loss` "

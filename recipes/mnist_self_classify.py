@@ -228,7 +228,6 @@ def train(run: RecipeRun) -> int:
         summary="A self-classifying MNIST neural CA: every live pixel of a digit votes for a class; "
                 "the label is the majority vote. Load with `cax_zoo.load('mnist_self_classify')`.",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics,
-        notes=run.options.notes or "",
         usage="import cax_zoo\nmodel = cax_zoo.load('mnist_self_classify')\n"
               "labels = model.classify(images)  # (B, 28, 28) uint8 -> (B,) int",
     )
@@ -237,14 +236,9 @@ def train(run: RecipeRun) -> int:
     return 0
 
 
-def _add_arguments(parser) -> None:
-    parser.add_argument("--data", default=None, help="folder with the MNIST .gz files (default $CAX_ZOO_DATA/mnist)")
-
-
 def main(argv: list[str] | None = None) -> int:
     return run_main(train, lambda: parse_recipe_args(
-        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE,
-        add_arguments=_add_arguments))
+        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE, data="mnist"))
 
 
 if __name__ == "__main__":

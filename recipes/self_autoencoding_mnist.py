@@ -255,8 +255,7 @@ def train(run: RecipeRun) -> int:
               f"at {s}x{s}; `val_classifier_accuracy` the accuracy of the zoo's `mnist_self_classify` on those "
               "reconstructions upsampled to 28x28 (bilinear, clipped to [0, 1]); `final_train_loss` the mean "
               "training loss (CAX's, over every depth slice) of the last 50 iterations. The MNIST test set is "
-              "scored by `cax-zoo eval self_autoencoding_mnist` (`mse`, `classifier_accuracy`)."
-              + ("\n\n" + run.options.notes if run.options.notes else ""),
+              "scored by `cax-zoo eval self_autoencoding_mnist` (`mse`, `classifier_accuracy`).",
         usage="import jax, cax_zoo\nmodel = cax_zoo.load('self_autoencoding_mnist')\n"
               "state = model.initial_state(digits)  # (B, 28, 28) uint8 MNIST digits\n"
               "final = model.rollout(state, model.steps, key=jax.random.PRNGKey(0))\n"
@@ -268,14 +267,9 @@ def train(run: RecipeRun) -> int:
     return 0
 
 
-def _add_arguments(parser) -> None:
-    parser.add_argument("--data", default=None, help="folder with the MNIST .gz files (default $CAX_ZOO_DATA/mnist)")
-
-
 def main(argv: list[str] | None = None) -> int:
     return run_main(train, lambda: parse_recipe_args(
-        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE,
-        add_arguments=_add_arguments))
+        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE, data="mnist"))
 
 
 if __name__ == "__main__":

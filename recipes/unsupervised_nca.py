@@ -222,8 +222,7 @@ def train(run: RecipeRun) -> int:
               f"MSE between the last channel after {model.steps} steps from the seed, given the mean of the "
               "digit's encoding, and the digit; `val_baseline_mse` the same for the mean training digit; "
               "`final_train_loss` the mean training loss of the last 50 iterations. The MNIST test set is scored "
-              "by `cax-zoo eval unsupervised_nca/mnist` (`mse`, `baseline_mse`)."
-              + ("\n\n" + run.options.notes if run.options.notes else ""),
+              "by `cax-zoo eval unsupervised_nca/mnist` (`mse`, `baseline_mse`).",
         usage="import jax, cax_zoo\nmodel = cax_zoo.load('unsupervised_nca/mnist')\n"
               "grown = model.reconstruct(digits, key=jax.random.PRNGKey(0))  # (B, 28, 28) uint8 MNIST digits\n"
               "samples = model.sample(jax.random.PRNGKey(1), 8)  # 8 digits grown from the prior N(0, I)",
@@ -234,14 +233,9 @@ def train(run: RecipeRun) -> int:
     return 0
 
 
-def _add_arguments(parser) -> None:
-    parser.add_argument("--data", default=None, help="folder with the MNIST .gz files (default $CAX_ZOO_DATA/mnist)")
-
-
 def main(argv: list[str] | None = None) -> int:
     return run_main(train, lambda: parse_recipe_args(
-        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE,
-        add_arguments=_add_arguments))
+        argv, name=NAME, description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE, data="mnist"))
 
 
 if __name__ == "__main__":

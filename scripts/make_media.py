@@ -463,6 +463,34 @@ def attention_inpainting(path: Path, n: int = 10) -> None:
                        (f"inpainted in {model.steps} steps", model.reconstruction(final))])
 
 
+def conditional_interpolation(path: Path, pairs: tuple[tuple[str, str], ...] = (("dog", "panda"), ("cat", "fox")),
+                              alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> None:
+    """The released conditional NCA grown from its seed under mixed labels
+    ``(1 - alpha) label(a) + alpha label(b)``: CAX's latent interpolation, one row per pair."""
+    import jax
+    import jax.numpy as jnp
+
+    import cax_zoo
+
+    model = cax_zoo.load("conditional_nca/animals")
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(pairs), len(alphas), figsize=(1.2 * len(alphas), 1.35 * len(pairs)), dpi=100,
+                             squeeze=False)
+    for r, (a, b) in enumerate(pairs):
+        labels = jnp.stack([model.interpolate(a, b, alpha) for alpha in alphas])
+        seeds = model.init_state(batch_size=len(alphas))
+        final = model.rollout(seeds, model.steps, input=labels, key=jax.random.PRNGKey(r))
+        for c, alpha in enumerate(alphas):
+            ax = axes[r, c]
+            ax.imshow(np.asarray(model.render(final[c])), interpolation="nearest")
+            ax.set_title(f"{a} {1 - alpha:g} + {b} {alpha:g}" if 0 < alpha < 1 else (a if alpha == 0 else b),
+                         fontsize=6)
+            ax.axis("off")
+    fig.tight_layout(pad=0.2)
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def lenia_mass_speed(path: Path, steps: int = 400, every: int = 8) -> None:
     """Mass (relative to the start) and centre-of-mass speed of the 2-D creatures."""
     import cax_zoo
@@ -520,6 +548,7 @@ PLOTS = {
     "lenia_mass_speed.png": lenia_mass_speed,
     "training_curve.png": training_curve,
     "attention_inpainting.png": attention_inpainting,
+    "conditional_interpolation.png": conditional_interpolation,
 }
 
 

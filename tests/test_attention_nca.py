@@ -225,8 +225,13 @@ def test_recipe_config_errors_name_the_field():
 
 
 def test_smoke_recipe_release_load_eval_and_cli(tmp_path, data_dir, capsys):
-    assert recipe.main(["--smoke", "--no-progress", "--out", str(tmp_path / "a")]) == 0
+    notes = "A note from the command line."
+    assert recipe.main(["--smoke", "--no-progress", "--out", str(tmp_path / "a"), "--data", str(data_dir / "mnist"),
+                        "--notes", notes]) == 0
     folder = tmp_path / "a" / "attention_nca" / "mnist_inpaint"
+    # the recipe's own notes, then --notes once, at the end of the card's Notes section
+    section = (folder / "README.md").read_text().split("## Notes")[1].split("## Usage")[0]
+    assert section.count(notes) == 1 and section.rstrip().endswith(notes) and "Metrics" in section
     saved = json.loads((folder / "config.json").read_text())
     assert set(saved["metrics"]) >= {"val_masked_mse", "val_baseline_masked_mse", "val_mse"}
     m = cax_zoo.load_pretrained(folder)

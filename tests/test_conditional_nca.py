@@ -13,6 +13,7 @@ from cax_zoo import ConditionalNCA, ConfigError, DataError, StateError
 from cax_zoo._cli import main as cli
 from cax_zoo.conditional_nca import ANIMAL_NAMES, ANIMALS, animal_targets, evaluate
 from cax_zoo.growing_nca import read_target_png
+from cax_zoo.training import trainable_arrays
 
 from recipes import conditional_nca as recipe
 
@@ -111,7 +112,7 @@ def test_gradient_steps_lower_the_loss_and_leave_the_targets_alone():
     from cax_zoo.training import make_optimizer
 
     opt = make_optimizer(cfg["lr"], normalize_gradients=False, clip_norm=1.0)
-    opt_state = opt.init(eqx.filter(model, recipe.trainable(model)))
+    opt_state = opt.init(eqx.filter(model, trainable_arrays(model, recipe.FROZEN)))
     pool = recipe.initial_pool(model, cfg["pool_size"], KEY)
     assert pool["state"].shape == (4, 12, 12, 8) and pool["label"].shape == (4,)
     step = recipe.make_train_step(opt, cfg)
@@ -122,8 +123,8 @@ def test_gradient_steps_lower_the_loss_and_leave_the_targets_alone():
     assert losses[-1] < 0.95 * losses[0]
     np.testing.assert_array_equal(m.targets, model.targets)
     # deterministic: the same inputs give the same model
-    m2, _, p2, _ = step(model, opt.init(eqx.filter(model, recipe.trainable(model))), pool, KEY)
-    m3, _, p3, _ = step(model, opt.init(eqx.filter(model, recipe.trainable(model))), pool, KEY)
+    m2, _, p2, _ = step(model, opt.init(eqx.filter(model, trainable_arrays(model, recipe.FROZEN))), pool, KEY)
+    m3, _, p3, _ = step(model, opt.init(eqx.filter(model, trainable_arrays(model, recipe.FROZEN))), pool, KEY)
     np.testing.assert_array_equal(m2.update.nca.mlp.weights[0], m3.update.nca.mlp.weights[0])
     np.testing.assert_array_equal(p2["label"], p3["label"])
 

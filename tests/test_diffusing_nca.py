@@ -14,7 +14,7 @@ from PIL import Image
 import cax_zoo
 from cax_zoo import ConfigError, DataError, DiffusingNCA, StateError
 from cax_zoo.diffusing_nca import add_noise, evaluate
-from cax_zoo.training import make_optimizer
+from cax_zoo.training import make_optimizer, trainable_arrays, with_config
 
 from recipes import diffusing_nca as recipe
 
@@ -93,7 +93,7 @@ def test_gradient_steps_learn_and_leave_the_target_alone(pool_size):
     cfg = {**recipe.SMOKE, "pool_size": pool_size, "damage": 1 if pool_size else 0, "lr": 1e-2}
     model = recipe.create_model(cfg, _target())
     opt = make_optimizer(cfg["lr"], normalize_gradients=True)
-    opt_state = opt.init(eqx.filter(model, recipe.trainable(model)))
+    opt_state = opt.init(eqx.filter(model, trainable_arrays(model, recipe.FROZEN)))
     pool = model.init_state(key=KEY, batch_size=pool_size) if pool_size else jnp.zeros((0,))
     step = recipe.make_train_step(opt, cfg)
     losses = []
@@ -139,7 +139,10 @@ def test_smoke_recipe_release_load_eval_and_cli(tmp_path):
     assert tuned.steps == 7 and tuned.config() == {**m.config(), "steps": 7}
     assert json.loads((tmp_path / "b" / "diffusing_nca" / "lizard" / "config.json").read_text())["metrics"]["steps"] == 7
     assert not np.array_equal(np.asarray(tuned.update.mlp.weights[-1]), np.asarray(m.update.mlp.weights[-1]))
-    np.testing.assert_array_equal(recipe.with_steps(m, 9).update.mlp.weights[0], m.update.mlp.weights[0])
+    longer = with_config(m, steps=9)
+    assert longer.steps == 9 and longer.config() == {**m.config(), "steps": 9}
+    np.testing.assert_array_equal(longer.update.mlp.weights[0], m.update.mlp.weights[0])
+    np.testing.assert_array_equal(longer.target, m.target)
 
 
 def test_shipped_lizard_turns_noise_into_the_lizard_and_regrows():

@@ -50,3 +50,29 @@ def test_eval_rejects_a_missing_data_folder(tmp_path, data_dir):
     r = _eval(["arc1d_nca", "--data", str(tmp_path / "nowhere"), "--json", "out.json"], tmp_path, data_dir)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nowhere" in r.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_eval_seed_reaches_the_evaluation(tmp_path, capsys):
+    """``--seed`` is passed to the family's evaluation (default: its own, 0); an
+    evaluation that draws nothing refuses it in one line."""
+    import pytest
+
+    import cax_zoo
+    from cax_zoo._cli import main
+    from cax_zoo.diffusing_nca import evaluate
+
+    def run(*seed):
+        out = tmp_path / f"seed{''.join(seed)}.json"
+        assert main(["eval", "diffusing_nca/lizard", "--steps", "2", *seed, "--json", str(out)]) == 0
+        return json.loads(out.read_text())
+
+    default, zero, three = run(), run("--seed", "0"), run("--seed", "3")
+    assert default == zero and three["mse_from_noise"] != zero["mse_from_noise"]
+    direct = evaluate(cax_zoo.load("diffusing_nca/lizard"), steps=2, seed=3)
+    assert three["mse_from_noise"] == pytest.approx(direct["mse_from_noise"], rel=1e-5)
+    capsys.readouterr()
+    for bad, why in ((["diffusing_nca/lizard", "--seed", "-1"], "--seed must be between 0"),
+                     (["lenia/orbium", "--seed", "1"], "seed")):
+        assert main(["eval", *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and why in err

@@ -61,8 +61,17 @@ def test_resume_after_stop_is_bit_identical(tmp_path):
 def test_fine_tune_from_pretrained_loads_and_changes_weights(tmp_path):
     assert _run(tmp_path / "base") == 0
     base_folder = tmp_path / "base" / "mnist_self_classify"
+    notes = "Fine-tuned for the test: --notes text."
     assert _run(tmp_path / "ft", "--init", "pretrained", "--pretrained", str(base_folder),
-                "--config", "lr=0.001", "--config", "seed=1") == 0
+                "--config", "lr=0.001", "--config", "seed=1", "--config", "default_steps=7",
+                "--notes", notes) == 0
+    # the model runs (and was evaluated) as long as this run's config says, not the base model's 5 steps
+    tuned = cax_zoo.load_pretrained(tmp_path / "ft" / "mnist_self_classify")
+    assert tuned.default_steps == 7 and cax_zoo.load_pretrained(base_folder).default_steps == 5
+    # --notes: once in the card, in its Notes section (finish adds it; the recipe does not)
+    card = (tmp_path / "ft" / "mnist_self_classify" / "README.md").read_text()
+    notes_section = card.split("## Notes")[1].split("## Usage")[0]
+    assert notes_section.count(notes) == 1 and card.count(notes) == 2  # and in the command that made it
     before = read_weights(base_folder / "model.safetensors")
     after = read_weights(tmp_path / "ft" / "mnist_self_classify" / "model.safetensors")
     assert before.keys() == after.keys()
@@ -236,3 +245,57 @@ def test_padded_batches_cover_every_row_once_in_one_shape():
             list(padded_batches(*bad, batch_size=2))
     with pytest.raises(DataError, match="no examples"):
         list(padded_batches(x[:0], batch_size=2))
+
+
+def test_with_notes_ends_the_notes_section_once():
+    from cax_zoo.training import with_notes
+
+    card = ("---\ntags: [x]\n---\n\n# m\n\n## How it was trained\n\n```\n## not a section\n```\n\n"
+            "## Notes\n\nThe recipe's notes.\n\n## Usage\n\n```python\nx = 1\n```\n")
+    out = with_notes(card, "Mine.")
+    assert out == card.replace("The recipe's notes.\n", "The recipe's notes.\n\nMine.\n")
+    assert with_notes(out, "Mine.") == out and with_notes(card, None) == card and with_notes(card, " ") == card
+    assert with_notes(card, "a section") != card  # quoted elsewhere (a command, code) is not in the Notes
+    bare = card.replace("## Notes\n\nThe recipe's notes.\n\n", "")
+    assert with_notes(bare, "Mine.") == bare.replace("## Usage", "## Notes\n\nMine.\n\n## Usage")
+    end = bare.split("## Usage")[0]
+    assert with_notes(end, "Mine.") == end + "## Notes\n\nMine.\n"
+
+
+def test_initial_model_takes_the_step_fields_from_the_recipe_config(tmp_path):
+    """``--init pretrained`` keeps the pretrained arrays but sets the static step count the
+    recipe's config gives (any family with ``steps`` / ``default_steps``)."""
+    from cax_zoo import GrowingNCA
+    from cax_zoo.training import initial_model, parse_recipe_args, with_config
+
+    base = GrowingNCA(num_channels=8, hidden_units=8, size=12, default_steps=5, key=jax.random.PRNGKey(3))
+    cax_zoo.save_pretrained(base, tmp_path / "base")
+    cfg = {"default_steps": 9, "seed": 0}
+    run = parse_recipe_args(["--init", "pretrained", "--pretrained", str(tmp_path / "base"), "--out",
+                             str(tmp_path / "out")], name="growing_nca", description="x", full=cfg, smoke=cfg)
+
+    def create():
+        return GrowingNCA(num_channels=8, hidden_units=8, size=12, default_steps=run.config["default_steps"],
+                          key=jax.random.PRNGKey(run.config["seed"]))
+
+    tuned = initial_model(run, create)
+    assert tuned.default_steps == 9 and tuned.config() == {**base.config(), "default_steps": 9}
+    for a, b in zip(*(jax.tree_util.tree_leaves(eqx.filter(m, eqx.is_array)) for m in (tuned, base)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert initial_model(run, create, from_config=()).default_steps == 5
+    with pytest.raises(WeightsError, match="shape"):  # not a static change: the arrays would not fit
+        with_config(base, num_channels=9)
+
+
+def test_data_option_is_declared_by_the_recipe(tmp_path):
+    from cax_zoo.training import parse_recipe_args
+
+    cfg = {"seed": 0}
+
+    def parse(*argv, **kw):
+        return parse_recipe_args(["--out", str(tmp_path), *argv], name="x", description="x", full=cfg, smoke=cfg, **kw)
+
+    assert parse(data="mnist").options.data is None
+    assert parse("--data", str(tmp_path), data="mnist").options.data == str(tmp_path)
+    with pytest.raises(SystemExit):  # a recipe that reads no data set has no --data
+        parse("--data", str(tmp_path))

@@ -166,6 +166,39 @@ def test_a_gradient_step_lowers_the_loss_on_a_fixed_batch():
     assert losses[-1] < losses[0]
 
 
+def test_a_fresh_model_overfits_a_fixed_batch_through_its_latent():
+    # The training path from CAX's init (zero output layer, so the encoder's gradient is 0
+    # at the first step and only flows once the MLP reads the latent): a small model must
+    # learn 4 images well below the mean image, and must do it through the latent (the
+    # images grown from the other images' latents are far worse). A cut gradient path to
+    # the encoder, an ignored latent or a wrong image channel fails this.
+    m = UnsupervisedNCA(size=8, latent_size=2, num_channels=8, hidden_units=32, encoder_features=(1, 4, 4),
+                        steps=6, fire_rate=1.0, key=KEY)
+    digits = jnp.asarray(_blobs(4))
+    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-2))
+
+    def recon(model, order):
+        mean, _ = model.encode(digits)
+        return jnp.mean((model.decode(mean[order]) - digits) ** 2)
+
+    @eqx.filter_jit
+    def step(model, state):
+        loss, grads = eqx.filter_value_and_grad(recon)(model, jnp.arange(4))
+        updates, state = opt.update(grads, state, eqx.filter(model, eqx.is_array))
+        return eqx.apply_updates(model, updates), state, optax.global_norm(grads.encoder)
+
+    state = opt.init(eqx.filter(m, eqx.is_array))
+    encoder_grads = []
+    for _ in range(80):
+        m, state, g = step(m, state)
+        encoder_grads.append(float(g))
+    mean_image = float(jnp.mean((digits - digits.mean(axis=0)) ** 2))
+    trained, shuffled = float(recon(m, jnp.arange(4))), float(recon(m, jnp.array([1, 2, 3, 0])))
+    assert encoder_grads[0] == 0.0 and min(encoder_grads[1:]) > 0.0
+    assert trained < 0.5 * mean_image, (trained, mean_image)
+    assert shuffled > 3 * trained, (shuffled, trained)
+
+
 def test_recipe_train_step_is_deterministic_and_fills_the_pool():
     cfg = {**recipe.SMOKE, "pool_size": 3, "batch_size": 2, "rollout_steps": 4}
     m = _noisy_last_layer(UnsupervisedNCA(**TINY, key=KEY), 0.05)

@@ -140,6 +140,39 @@ def with_pictures(card: str, pictures: Mapping[str, str]) -> str:
     return head + title + sep + "\n" + "\n\n".join(links) + "\n" + rest
 
 
+def with_notes(card: str, notes: str | None) -> str:
+    """``card`` with ``notes`` (a run's ``--notes``) as the last paragraph of its
+    ``## Notes`` section, made (before ``## Usage``, else at the end) when it has none;
+    unchanged when ``notes`` is empty or that section quotes it already."""
+    notes = (notes or "").strip()
+    if not notes:
+        return card
+    body = card_body(card)
+    head = card[: len(card) - len(body)]
+    lines = body.split("\n")
+    sections, fenced = [], False
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("## "):
+            sections.append((i, line[3:].strip()))
+    start = next((i for i, title in sections if title == "Notes"), None)
+    if start is None:
+        at = next((i for i, title in sections if title == "Usage"), len(lines))
+        block = ["## Notes", "", notes]
+    else:
+        at = next((i for i, _ in sections if i > start), len(lines))
+        if notes in "\n".join(lines[start:at]):
+            return card
+        block = [notes]
+    while at > 0 and not lines[at - 1].strip():  # after the last text above, one blank line apart
+        at -= 1
+    rest = lines[at:]
+    while rest and not rest[0].strip():
+        rest = rest[1:]
+    return head + "\n".join(lines[:at] + ["", *block, ""] + rest)
+
+
 def card_body(card: str) -> str:
     """The Markdown of ``card`` below its front matter."""
     return _FRONT_MATTER.sub("", card, count=1)

@@ -129,7 +129,11 @@ def finish(run: RecipeRun, model: Any, *, card: str, metrics: Mapping[str, Any],
     """Release ``model`` as ``name`` (default ``run.name``) into ``--out``, with its card,
     metrics, media (``training.png`` from ``history``, the loss history of
     :class:`Trained`; ``preview.gif`` made as ``cax-zoo run NAME *run_args`` makes it) and
-    extra ``files``; push it if ``--push-to-hub`` was given."""
+    extra ``files``; push it if ``--push-to-hub`` was given. The run's ``--notes`` end the
+    card's Notes section (once: a Notes section that quotes them already is left as it is)."""
+    from ._card import with_notes
+
+    card = with_notes(card, getattr(run.options, "notes", None))
     return release_run(model, name or run.name, root=run.out, card=card, metrics=metrics,
                        push_to_hub=run.push_to_hub, overwrite=run.overwrite, files=files,
                        history=history, run_args=run_args)

@@ -2,7 +2,9 @@
 
 ``python -m recipes.NAME [--config key=value ...] [--init pretrained|random]
 [--pretrained NAME_OR_REPO] [--resume] [--smoke] [--stop-after N] [--push-to-hub REPO_ID]
-[--overwrite] --out DIR`` (also ``cax-zoo train NAME ...``).
+[--overwrite] [--notes TEXT] [--data DIR] --out DIR`` (also ``cax-zoo train NAME ...``;
+``--data`` for recipes that read a data set). ``--notes`` goes into the model card's
+Notes once, by :func:`~cax_zoo.training.finish`.
 
 A recipe declares its full-scale (paper) config and its ``--smoke`` config as dicts;
 ``--config`` overrides entries, typed by the defaults, and rejects unknown keys; values
@@ -147,7 +149,12 @@ def parse_recipe_args(
     full: Mapping[str, Any],
     smoke: Mapping[str, Any],
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    data: str | None = None,
 ) -> RecipeRun:
+    """The :class:`RecipeRun` that ``argv`` asks for: the shared options of the module
+    docstring, ``--data DIR`` when the recipe reads a data set (``data``: its folder under
+    ``$CAX_ZOO_DATA``, e.g. ``"mnist"``; the recipe reads ``run.options.data``, None for
+    the default), and the recipe's own options (``add_arguments(parser)``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     invoked = INVOKED_AS.get() or name
     parser = argparse.ArgumentParser(prog=f"cax-zoo train {invoked}", description=description)
@@ -172,7 +179,10 @@ def parse_recipe_args(
                         help="with --resume: skip the remaining steps; evaluate and release the "
                              "checkpoint's model as it is")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--notes", default=None, help="text added to the model card")
+    parser.add_argument("--notes", default=None, help="text added to the model card (under Notes)")
+    if data is not None:
+        parser.add_argument("--data", default=None, metavar="DIR",
+                            help=f"the {data} data set folder (default $CAX_ZOO_DATA/{data})")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
@@ -275,11 +285,20 @@ def _released_of_family(family_type: type) -> list[str]:
     return names
 
 
-def initial_model(run: RecipeRun, create: Callable[[], Any]) -> Any:
+# static config fields that say how long a model runs by default (its evaluation's and
+# ``cax-zoo run``'s step count): a fine-tuned model takes them from the recipe's config
+STEP_FIELDS = ("steps", "default_steps")
+
+
+def initial_model(run: RecipeRun, create: Callable[[], Any], *,
+                  from_config: tuple[str, ...] = STEP_FIELDS) -> Any:
     """The model a run starts from: ``create()`` for ``--init random``; for
     ``--init pretrained``, ``--pretrained`` (a released name, ``hf://user/repo`` or a
     local model folder; default the recipe's own released model), which must be of the
-    family that ``create()`` builds."""
+    family that ``create()`` builds. The static fields named in ``from_config`` (default
+    :data:`STEP_FIELDS`, how many steps the model runs by default) are set to the values
+    ``create()`` gives them, so a model fine-tuned to another rollout length runs, and is
+    evaluated, as long as this run trains it; its arrays stay the pretrained ones."""
     if run.init == "random":
         return create()
     import equinox as eqx
@@ -287,15 +306,15 @@ def initial_model(run: RecipeRun, create: Callable[[], Any]) -> Any:
     from .._pretrained import load, pretrained_folder
     from .._registry import family_name
 
-    try:  # the class that create() builds, without computing its parameters
-        expected = type(eqx.filter_eval_shape(create))
+    try:  # what create() builds, without computing its parameters
+        expected = eqx.filter_eval_shape(create)
     except CaxZooError:
         raise
     except Exception:  # a constructor that needs concrete values: build it for real
-        expected = type(create())
+        expected = create()
     source = run.pretrained or run.name
     if run.pretrained is None and pretrained_folder(source) is None:
-        others = _released_of_family(expected)
+        others = _released_of_family(type(expected))
         if others:
             from .._weights import CONFIG_FILE, read_config
 
@@ -307,12 +326,31 @@ def initial_model(run: RecipeRun, create: Callable[[], Any]) -> Any:
             hint = "; pass --pretrained NAME, hf://user/repo or a saved folder"
         raise ConfigError(f"--init pretrained: {source!r} has no released weights{hint}")
     model = load(source)
-    if type(model) is not expected:
+    if type(model) is not type(expected):
         raise ConfigError(
             f"--pretrained {source}: a {family_name(model)} model ({type(model).__name__}); this recipe "
-            f"trains {expected.__name__}"
+            f"trains {type(expected).__name__}"
         )
-    return model
+    wanted, have = expected.config(), model.config()
+    changes = {k: wanted[k] for k in from_config if k in wanted and k in have and wanted[k] != have[k]}
+    return with_config(model, **changes) if changes else model
+
+
+def with_config(model: Any, **changes: Any) -> Any:
+    """``model`` rebuilt with its config entries ``changes`` (static fields such as
+    ``steps``, validated by its family's constructor) and every array of ``model``: the
+    way ``cax_zoo.load(name, **changes)`` rebuilds a release. A change that would alter
+    an array's shape is refused (WeightsError)."""
+    if not changes:
+        return model
+    from .._pretrained import _rebuild
+    from .._registry import family_name
+    from .._weights import fill_arrays, module_arrays
+
+    family = family_name(model)
+    skeleton = _rebuild({"family": family, "config": model.config()}, dict(changes),
+                        f"{family} model with {', '.join(sorted(changes))} changed")
+    return fill_arrays(skeleton, module_arrays(model), source=f"the {family} model's own arrays")
 
 
 # the runs that begin() started in this process, by --out (release_run finds --overwrite here)

@@ -1,7 +1,8 @@
 """A 1-D neural CA that solves 1D-ARC tasks by test-time training on their demonstrations:
 the model (:mod:`._model`), test-time training (:mod:`._ttt`), candidates and voting
 (:mod:`._solve`), scoring (:mod:`._score`) and one task file solved and drawn
-(:mod:`._task_file`). Public as :mod:`cax_zoo.arc1d`."""
+(:mod:`._task_file`); and CAX's own 1D-ARC NCA under the paper's task-ID protocol
+(:mod:`._task_id`, scored by :mod:`._task_id_score`). Public as :mod:`cax_zoo.arc1d`."""
 
 from ._model import (
     ARC_COLOURS as ARC_COLOURS,
@@ -22,3 +23,10 @@ from ._solve import (
 from ._task_file import TaskRun as TaskRun, read_task_file as read_task_file, render_task as render_task
 from ._task_file import solve_task_file as solve_task_file
 from ._ttt import ADAPT as ADAPT, adapt as adapt, adapted_filter as adapted_filter, pairs_loss as pairs_loss
+from ._task_id import (
+    Arc1DTaskNCA as Arc1DTaskNCA,
+    TaskUpdate as TaskUpdate,
+    task_id_logits as task_id_logits,
+    task_id_states as task_id_states,
+)
+from ._task_id_score import evaluate_task_id as evaluate_task_id, predict_task_id as predict_task_id

@@ -100,6 +100,11 @@ def solve_task_file(model: Any, path: str | os.PathLike, *, steps: int | None = 
 
     task = read_task_file(path)
     (predictions,) = solve(model, [task], steps=steps, seed=seed, group=1)
+    return task_run(task, predictions)
+
+
+def task_run(task: Arc1DTask, predictions: list[np.ndarray]) -> TaskRun:
+    """The :class:`TaskRun` of ``task`` solved as ``predictions`` (one row per test pair)."""
     solved = [bool(np.array_equal(p, y)) for (_, y), p in zip(task.test, predictions)]
     arrays: dict[str, np.ndarray] = {}
     for k, ((x, y), p) in enumerate(zip(task.test, predictions)):

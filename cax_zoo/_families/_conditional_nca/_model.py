@@ -12,7 +12,7 @@ their names and emoji as static config, so a loaded release needs no emoji font.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -134,6 +134,8 @@ class ConditionalNCA(AbstractNCA):
     names: tuple[str, ...] = eqx.field(static=True)
     emojis: tuple[str, ...] = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
+    # the `cax-zoo run` options beyond --size/--seed/--image that cli_setup takes (as keywords)
+    cli_options: ClassVar[tuple[str, ...]] = ("target",)
 
     def __init__(self, *, num_channels: int = 32, hidden_units: int = 256, fire_rate: float = 0.5,
                  alive_threshold: float = 0.1, boundary: Boundary = "zero", size: int = 72, steps: int = 64,

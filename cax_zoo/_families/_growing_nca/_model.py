@@ -163,3 +163,25 @@ def to_rgb(state: Any) -> Any:
 def lizard(**config) -> GrowingNCA:
     """The lizard (U+1F98E) regenerating model's architecture (weights from weights/)."""
     return GrowingNCA(**config)
+
+
+def _evaluate_lizard_es(model, **kw):
+    """The ES lizard's evaluation: :func:`_evaluate` on the ``target.png`` its release
+    ships, at the target size and padding that file records."""
+    from ..._weights import release_folder
+    from ._evaluate import evaluate
+    from ._targets import TARGET_FILE, read_target_png
+
+    folder = release_folder("growing_nca/lizard_es")
+    about = read_target_png(folder / TARGET_FILE)[1] if (folder / TARGET_FILE).is_file() else {}
+    sizes = {k: about[k] for k in ("target_size", "padding") if isinstance(about.get(k), int)}
+    return evaluate(model, **{"release": folder, **sizes, **kw})
+
+
+@register("growing_nca/lizard_es", description="Growing NCA trained by an evolution strategy (no gradients) "
+          "to grow the lizard emoji", tags=("neural", "2d", "morphogenesis", "pretrained", "evolution-strategy"),
+          paper="Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (growing NCA by OpenAI-ES)",
+          recipe="recipes.growing_nca_es", evaluate=_evaluate_lizard_es)
+def lizard_es(**config) -> GrowingNCA:
+    """The ES-trained lizard (U+1F98E) model's architecture (weights from weights/)."""
+    return GrowingNCA(**config)
