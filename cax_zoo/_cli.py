@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the evaluation's random draws (default: the evaluation's own, 0); "
                         "refused by evaluations that draw nothing")
     s.add_argument("--limit", type=int, default=None, help="score only the first N examples")
+    s.add_argument("--indices", default=None, metavar="A-B|I,J,...",
+                   help="score only these instances of each task type (1D-ARC: the release's held-out ones, "
+                        "as its card says); refused by evaluations without instances")
     s.add_argument("--json", type=Path, default=None, help="write the metrics here")
     s.add_argument("--revision", default=None)
     return p
@@ -499,6 +502,22 @@ def _cmd_train(args) -> int:
         INVOKED_AS.reset(token)
 
 
+def _parse_indices(text: str) -> list[int]:
+    """``"21-29"`` (inclusive) or ``"3,5,8"`` as a list of instance indices."""
+    problem = ConfigError(f"--indices must be A-B (0 <= A <= B) or I,J,... (non-negative integers); got {text!r}")
+    try:
+        if "-" in text:
+            first, _, last = text.partition("-")
+            indices = list(range(int(first), int(last) + 1))
+        else:
+            indices = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise problem from None
+    if not indices or min(indices) < 0 or max(indices) > 1_000_000:
+        raise problem
+    return indices
+
+
 def _cmd_eval(args) -> int:
     from ._atomic import atomic_write_text, check_output_file
     from ._pretrained import load
@@ -514,12 +533,15 @@ def _cmd_eval(args) -> int:
     _check_range("--seed", args.seed, minimum=0, maximum=INT32_MAX)
     if args.data is not None and not args.data.is_dir():
         raise ConfigError(f"--data {args.data} is not a folder")
+    indices = None if args.indices is None else _parse_indices(args.indices)
     model = load(args.name, revision=args.revision, pretrained=True if entry.learned else None)
     options: dict[str, Any] = {}
     if args.limit is not None:
         options["limit"] = args.limit
     if args.seed is not None:
         options["seed"] = args.seed
+    if indices is not None:
+        options["indices"] = indices
     metrics = entry.evaluate(model, data=args.data, steps=args.steps, **options)
     text = json.dumps(metrics, indent=2, sort_keys=True)
     if args.json is not None:

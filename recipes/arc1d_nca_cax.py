@@ -41,7 +41,8 @@ from cax_zoo.arc1d import (
     random_colour_permutation, task_id_logits,
 )
 from cax_zoo.training import (
-    RecipeRun, begin, drive, finish, initial_model, key_data, model_card, parse_recipe_args, run_main,
+    RecipeRun, begin, config_differences, drive, finish, initial_model, key_data, model_card, parse_recipe_args,
+    run_main,
 )
 from recipes.arc1d_nca import write_task_file
 
@@ -219,6 +220,8 @@ def train(run: RecipeRun) -> int:
              "neither ever trained on: exact match of the test output predicted from the test input and "
              "the task type alone. The paper's 60.1% scores the test pairs of tasks whose demonstrations "
              "it trained on, an easier protocol.\n\n"
+             + config_differences(cfg, FULL, source="the CAX paper's config", short="CAX", ignore=("checkpoint_every", "eval_every"))
+             + "\n\n"
              "Held-out per-type accuracy (percent; published GPT-4 and CAX NCA figures beside ours):\n\n"
              "```\n" + table + "\n```\n")
     card = model_card(

@@ -30,6 +30,7 @@ from cax_zoo import AttentionNCA, ConfigError
 from cax_zoo.attention_nca import score_inpainting, visible_pixels
 from cax_zoo.mnist import load_mnist
 from cax_zoo.training import (
+    config_differences,
     RecipeRun, begin, drive, finish, initial_model, key_data, make_optimizer, model_card, order_by_loss,
     parse_recipe_args, pool_sample, pool_update, run_main,
 )
@@ -143,10 +144,7 @@ def make_train_step(optimizer, cfg: dict[str, Any], train_digits):
 
 
 def _differences(cfg: dict[str, Any]) -> str:
-    changed = [f"`{k}` {cfg[k]!r} (CAX: {FULL[k]!r})" for k in FULL
-               if k not in ("val_limit", "checkpoint_every") and cfg[k] != FULL[k]]
-    scale = ("This is CAX's notebook config." if not changed else
-             "It differs from CAX's notebook config in " + ", ".join(changed) + ".")
+    scale = config_differences(cfg, FULL, ignore=("val_limit", "checkpoint_every"))
     return (f"Scale: a {cfg['size']}x{cfg['size']} grid, {cfg['num_channels']} channels, attention with "
             f"{cfg['num_heads']} heads (qkv {cfg['qkv_size']}, projection {cfg['projection_size']}, "
             f"{cfg['num_features']} features), hidden layer {cfg['hidden_units']}, {cfg['rollout_steps']} steps, "

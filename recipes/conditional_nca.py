@@ -29,7 +29,7 @@ from cax_zoo import ConditionalNCA, ConfigError
 from cax_zoo.conditional_nca import ANIMAL_NAMES, ANIMALS, animal_targets, evaluate
 from cax_zoo.growing_nca import TARGET_FILE, emoji_about, target_png
 from cax_zoo.training import (
-    RecipeRun, begin, circle_masks, drive, finish, initial_model, key_data, make_optimizer, model_card,
+    RecipeRun, begin, circle_masks, config_differences, drive, finish, initial_model, key_data, make_optimizer, model_card,
     order_by_loss, parse_recipe_args, pool_sample, pool_update, rgba_mse, run_main, trainable_arrays,
 )
 
@@ -63,7 +63,7 @@ SMOKE: dict[str, Any] = {
     "target_size": 8, "padding": 2, "num_channels": 8, "hidden_units": 16, "checkpoint_every": 2,
 }
 # cax-zoo run arguments of the release's preview.gif: the fox grows for twice its training time (as CAX shows it)
-PREVIEW = ["--target", "fox", "--steps", "128", "--every", "4", "--fps", "10", "--seed", "0"]
+PREVIEW = ["--target", "fox", "--steps", "128", "--every", "8", "--fps", "8", "--seed", "0"]
 PREVIEW_SMOKE = ["--target", "cat", "--steps", "8", "--damage-at", "4", "--seed", "0"]
 
 
@@ -195,7 +195,10 @@ def train(run: RecipeRun) -> int:
                 f"Noto Color Emoji) from one seed cell on a {model.size}x{model.size} grid, chosen by a one-hot "
                 "label given as input to every step (the targets ship in the model and as target_<name>.png).",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics,
-        notes="Metrics: `mse_per_target` is the RGBA MSE to each target after "
+        notes=f"Scale: {cfg['target_size']}-px targets on a {model.size}x{model.size} grid, {cfg['num_channels']} "
+              f"channels, hidden layer {cfg['hidden_units']}, loss after {cfg['rollout_min']}-{cfg['rollout_max']} "
+              f"steps, {cfg['steps']} iterations. " + config_differences(cfg, FULL) + "\n\n"
+              "Metrics: `mse_per_target` is the RGBA MSE to each target after "
               f"{model.steps} steps from the seed with its label (mean of 8 runs whose keys were never used in "
               "training); `mse_mean` / `mse_max` the mean / worst over the targets; "
               "`mse_after_regrow_per_target` the same after a disc of radius size/5 is cut out and "

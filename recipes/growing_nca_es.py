@@ -30,7 +30,7 @@ import cax_zoo
 from cax_zoo import ConfigError, GrowingNCA
 from cax_zoo.growing_nca import LIZARD, TARGET_FILE, emoji_about, emoji_target, evaluate, released_target, target_png
 from cax_zoo.training import (
-    OpenES, RecipeRun, begin, drive, finish, initial_model, key_data, model_card, parse_recipe_args, run_main,
+    OpenES, RecipeRun, begin, config_differences, drive, finish, initial_model, key_data, model_card, parse_recipe_args, run_main,
 )
 
 PAPER = ("Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (arXiv:2410.02651), "
@@ -194,7 +194,8 @@ def train(run: RecipeRun) -> int:
         notes="Training: only the update MLP evolves (the perception is the fixed identity and Sobel "
               f"kernels); each generation's {cfg['population_size']} candidates (antithetic, centred-rank "
               f"fitness shaping) grow the lizard for {cfg['rollout_steps']} steps and score the RGBA MSE "
-              f"averaged over the last {cfg['loss_steps']} states. No damage is trained.\n\n"
+              f"averaged over the last {cfg['loss_steps']} states. No damage is trained. "
+              + config_differences(cfg, FULL) + "\n\n"
               "Metrics: `loss` is the RGBA MSE to the target after "
               f"{cfg['rollout_steps']} steps from the seed (mean of {metrics['num_seeds']} runs), as "
               "`growing_nca/lizard` reports it; `loss_after_regrow` the same after a disc of radius size/5 is "

@@ -32,6 +32,7 @@ from cax_zoo import ConfigError, SelfAutoencodingMNIST
 from cax_zoo.mnist import load_mnist
 from cax_zoo.self_autoencoding_mnist import reconstruct, resize_digits, upsample
 from cax_zoo.training import (
+    config_differences,
     RecipeRun, begin, drive, finish, initial_model, key_data, make_optimizer, model_card, order_by_loss,
     parse_recipe_args, pool_sample, pool_update, run_main,
 )
@@ -188,10 +189,7 @@ def validate(model: SelfAutoencodingMNIST, val_grey: np.ndarray, val_labels: np.
 
 
 def _differences(cfg: dict[str, Any]) -> str:
-    changed = [f"`{k}` {cfg[k]!r} (CAX: {FULL[k]!r})" for k in FULL
-               if k not in ("val_limit", "val_classifier", "checkpoint_every", "remat") and cfg[k] != FULL[k]]
-    scale = ("This is CAX's notebook config." if not changed else
-             "It differs from CAX's notebook config in " + ", ".join(changed) + ".")
+    scale = config_differences(cfg, FULL, ignore=("val_limit", "val_classifier", "checkpoint_every", "remat"))
     return (f"Scale: a {cfg['image_size']}x{cfg['image_size']}x{cfg['depth']} grid, {cfg['num_channels']} channels, "
             f"hidden layer {cfg['hidden_units']}, {cfg['rollout_steps']} steps, batch {cfg['batch_size']}, pool "
             f"{cfg['pool_size']}, {cfg['steps']} iterations. {scale} (The paper's appendix uses 16x16x32 and 32 "

@@ -5,8 +5,9 @@
 
 As in CAX's notebook 42: a pool of ``pool_size`` entries, each a state (starting as the
 seed: the last channel of the centre cell 1) and a random training digit. Each iteration
-samples ``batch_size`` of them, sorts them by loss (worst first) and replaces the worst
-with a fresh seed and a new random digit; encodes the digits (``ConvEncoder``), draws
+samples ``batch_size`` of them, sorts them by loss (worst first) and replaces the
+``fresh`` worst (CAX: 1) with seeds and new random digits (``fresh = batch_size`` trains
+every sample from the seed, as the evaluation grows it); encodes the digits (``ConvEncoder``), draws
 their latents by the reparameterisation trick, runs the NCA ``rollout_steps`` steps with
 the latent as every step's input and, per sample, takes the state after ``n`` steps,
 ``n`` uniform in ``rollout_steps // 2 + 1 .. rollout_steps``. The loss is the mean squared
@@ -30,6 +31,7 @@ from cax_zoo import ConfigError, UnsupervisedNCA
 from cax_zoo.mnist import load_mnist
 from cax_zoo.nca import kl_divergence, reparameterize
 from cax_zoo.training import (
+    config_differences,
     RecipeRun, begin, drive, finish, initial_model, key_data, make_optimizer, model_card, order_by_loss,
     padded_batches, parse_recipe_args, pool_sample, pool_update, run_main,
 )
@@ -46,6 +48,7 @@ FULL: dict[str, Any] = {  # CAX's notebook 42 (examples/42_growing_unsupervised_
     "steps": 8192,
     "batch_size": 8,
     "pool_size": 1024,
+    "fresh": 1,  # batch entries started from the seed with a new digit each iteration (CAX: 1)
     "rollout_steps": 64,
     "lr": 1e-3,
     "lr_schedule": "linear",
@@ -81,6 +84,9 @@ def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
                           f"got {cfg['rollout_steps']}")
     if cfg["batch_size"] > cfg["pool_size"]:
         raise ConfigError(f"batch_size ({cfg['batch_size']}) must not exceed pool_size ({cfg['pool_size']})")
+    fresh = cfg["fresh"]
+    if isinstance(fresh, bool) or not isinstance(fresh, int) or not 1 <= fresh <= cfg["batch_size"]:
+        raise ConfigError(f"fresh must be an integer in [1, batch_size={cfg['batch_size']}], got {fresh!r}")
     if cfg["val_limit"] > NUM_VALIDATION:
         raise ConfigError(f"val_limit must be at most {NUM_VALIDATION} (the held-out digits), got {cfg['val_limit']}")
     for name, lo, hi in (("lr", 0.0, 10.0), ("lr_decay", 0.0, 1.0)):
@@ -114,17 +120,17 @@ def per_sample_loss(states, digits):
 def make_train_step(optimizer, cfg: dict[str, Any], train_digits):
     """The jitted training iteration (see the module docstring); ``train_digits``
     ``(N, 28, 28)`` float 0-1."""
-    b, t, kl_weight = cfg["batch_size"], cfg["rollout_steps"], float(cfg["kl_weight"])
+    b, t, kl_weight, fresh = cfg["batch_size"], cfg["rollout_steps"], float(cfg["kl_weight"]), cfg["fresh"]
 
     @eqx.filter_jit
     def train_step(model, opt_state, pool, key):
         k_pool, k_new, k_when, k_z, k_roll = jax.random.split(key, 5)
         idx, batch = pool_sample(pool, k_pool, b)
         batch = order_by_loss(batch, per_sample_loss(batch["state"], train_digits[batch["digit"]]))
-        new = jax.random.randint(k_new, (), 0, train_digits.shape[0])
-        digit_idx = batch["digit"].at[0].set(new)
+        new = jax.random.randint(k_new, (fresh,), 0, train_digits.shape[0])
+        digit_idx = batch["digit"].at[:fresh].set(new)
         digits = train_digits[digit_idx]
-        states = batch["state"].at[0].set(model.init_state())
+        states = batch["state"].at[:fresh].set(model.init_state(batch_size=fresh))
         when = jax.random.randint(k_when, (b,), t // 2 + 1, t + 1)  # CAX: intermediate index in [t/2, t)
         params, static = eqx.partition(model, eqx.is_array)
 
@@ -160,10 +166,7 @@ def validate(model: UnsupervisedNCA, val_grey: np.ndarray, *, seed: int) -> dict
 
 
 def _differences(cfg: dict[str, Any]) -> str:
-    changed = [f"`{k}` {cfg[k]!r} (CAX: {FULL[k]!r})" for k in FULL
-               if k not in ("val_limit", "checkpoint_every") and cfg[k] != FULL[k]]
-    scale = ("This is CAX's notebook config." if not changed else
-             "It differs from CAX's notebook config in " + ", ".join(changed) + ".")
+    scale = config_differences(cfg, FULL, ignore=("val_limit", "checkpoint_every"))
     return (f"Scale: 28x28 digits, latent {cfg['latent_size']}, {cfg['num_channels']} channels, hidden layer "
             f"{cfg['hidden_units']}, encoder channels {cfg['encoder_features']}, {cfg['rollout_steps']} steps, batch "
             f"{cfg['batch_size']}, pool {cfg['pool_size']}, {cfg['steps']} iterations, KL weight {cfg['kl_weight']}. "

@@ -549,6 +549,7 @@ PLOTS = {
     "training_curve.png": training_curve,
     "attention_inpainting.png": attention_inpainting,
     "conditional_interpolation.png": conditional_interpolation,
+    "unsupervised_samples.png": unsupervised_samples,
 }
 
 

@@ -148,6 +148,15 @@ def test_smoke_recipe_release_load_and_cli_eval(tmp_path, monkeypatch, capsys, d
     assert "CAX NCA" in printed and "1d_denoising_1c" in printed  # the shared table, with baselines
     metrics = json.loads(js.read_text())
     assert metrics["n_tasks"] == 3 and set(metrics) >= {"overall", "per_task_type", "n_solved", "solved"}
+    assert "--indices 21-21" in card  # the card's eval scores the held-out instances only
+    assert cli(["eval", "arc1d_nca/cax", "--data", DATA + "/1d-arc", "--indices", "21-21", "--json", str(js)]) == 0
+    held = json.loads(js.read_text())
+    assert held["n_tasks"] == 18 and held["overall"] == cfg["metrics"]["heldout_overall"]
+    capsys.readouterr()
+    for bad in ("9-3", "a-b", "-2", ""):
+        assert cli(["eval", "arc1d_nca/cax", "--indices", bad]) != 0
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "--indices must be" in err
     assert (folder / "preview.gif").is_file()  # `cax-zoo run arc1d_nca/cax --task <held-out task>.json`
     from recipes.arc1d_nca import write_task_file
 
@@ -197,3 +206,15 @@ def test_nested_release_survives_its_parent_release(tmp_path, monkeypatch):
     api = Recording(token="hf_test")
     cax_zoo.push_to_hub("arc1d_nca", "someone/x", api=api)
     assert api.files == ["README.md", "config.json", "model.safetensors"]
+
+
+def test_shipped_arc1d_cax_scores_its_card_on_the_held_out_instances(data_dir):
+    """The release (card: 98/162 = 0.605 on instances 21-29, which it never trained on)
+    re-measured; the model is deterministic, so the figure is exact."""
+    assert "arc1d_nca/cax" in cax_zoo.list_models(pretrained=True)
+    model = cax_zoo.load("arc1d_nca/cax")
+    card = json.loads((cax_zoo.weights_root() / "arc1d_nca" / "cax" / "config.json").read_text())["metrics"]
+    result = evaluate_task_id(model, data=data_dir / "1d-arc", indices=range(21, 30), progress=False)
+    assert result["n_tasks"] == card["heldout_n_tasks"] == 162
+    assert result["n_solved"] == card["heldout_n_solved"] == 98 and result["overall"] >= 0.60
+    assert result["per_task_type"] == pytest.approx(card["heldout_per_task_type"])

@@ -299,3 +299,15 @@ def test_data_option_is_declared_by_the_recipe(tmp_path):
     assert parse("--data", str(tmp_path), data="mnist").options.data == str(tmp_path)
     with pytest.raises(SystemExit):  # a recipe that reads no data set has no --data
         parse("--data", str(tmp_path))
+
+
+def test_config_differences_names_each_changed_field_against_the_full_config():
+    from cax_zoo.training import config_differences
+
+    full = {"steps": 8192, "num_channels": 32, "checkpoint_every": 100}
+    assert config_differences(dict(full), full) == "This is CAX's notebook config."
+    text = config_differences({**full, "steps": 2600, "checkpoint_every": 5}, full)
+    assert text == "It differs from CAX's notebook config in `steps` 2600 (CAX: 8192)."
+    text = config_differences({**full, "num_channels": 24}, full, source="the paper's config", short="paper",
+                              ignore=())
+    assert text == "It differs from the paper's config in `num_channels` 24 (paper: 32)."

@@ -305,3 +305,10 @@ def test_smoke_recipe_release_load_eval_and_cli(tmp_path, capsys):
         assert message in err and err.count("\n") == 1, err
     assert cli(["eval", "unsupervised_nca/mnist", "--data", str(tmp_path / "none")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fresh", [0, 3, True, 1.5])
+def test_recipe_refuses_a_bad_fresh_count(fresh):
+    cfg = {**recipe.SMOKE, "fresh": fresh}  # SMOKE's batch is 2
+    with pytest.raises(ConfigError, match="fresh must be an integer in"):
+        recipe.check_config(cfg)

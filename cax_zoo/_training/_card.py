@@ -63,6 +63,13 @@ def plain_eval(name: str, metrics: Mapping[str, Any]) -> str:
     return f"cax-zoo eval {name}"
 
 
+def eval_on_heldout(name: str, metrics: Mapping[str, Any]) -> str:
+    """``cax-zoo eval NAME --indices A-B``: scored on the instances the card reports as held
+    out (``heldout_indices``), never the ones it trained on."""
+    held = metrics.get("heldout_indices")
+    return f"cax-zoo eval {name}" + (f" --indices {held}" if held else "")
+
+
 def card_spec(name: str, family: str | None = None) -> CardSpec | None:
     """The :class:`CardSpec` that the released model ``name`` declares at registration
     (``register(..., card=...)``), else its family's (``family``, default the first part
@@ -171,6 +178,19 @@ def with_notes(card: str, notes: str | None) -> str:
     while rest and not rest[0].strip():
         rest = rest[1:]
     return head + "\n".join(lines[:at] + ["", *block, ""] + rest)
+
+
+def config_differences(config: Mapping[str, Any], reference: Mapping[str, Any], *,
+                       source: str = "CAX's notebook config", short: str = "CAX",
+                       ignore: Sequence[str] = ("checkpoint_every",)) -> str:
+    """One sentence for a card: ``config`` is ``source`` (the recipe's full config,
+    ``reference``), or which fields differ from it and how (``short`` names it in the
+    parentheses); fields in ``ignore`` (how a run is executed, not what it trains) are left out."""
+    changed = [f"`{k}` {config[k]!r} ({short}: {reference[k]!r})" for k in reference
+               if k not in ignore and k in config and config[k] != reference[k]]
+    if not changed:
+        return f"This is {source}."
+    return f"It differs from {source} in " + ", ".join(changed) + "."
 
 
 def card_body(card: str) -> str:

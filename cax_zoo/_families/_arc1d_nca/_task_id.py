@@ -30,7 +30,7 @@ from ..._nca._model import AbstractNCA
 from ..._nca._perceive import KernelPerceive
 from ..._nca._update import AbstractUpdate, with_input
 from ..._registry import register
-from ..._training._card import CardResult, CardSpec, plain_eval
+from ..._training._card import CardResult, CardSpec, eval_on_heldout
 from ..._validation import MAX_CHANNELS, MAX_HIDDEN, check_choice, check_int
 from ._model import ARC_COLOURS
 
@@ -49,7 +49,7 @@ CARD = CardSpec(
     dataset_split="test",
     tags=("neural-cellular-automata", "arc", "abstract-reasoning"),
     results=(CardResult("heldout_overall", "accuracy", "exact match, held-out instances"),),
-    eval_command=plain_eval,
+    eval_command=eval_on_heldout,
 )
 """What the task-ID 1D-ARC model's cards declare (Hub ``model-index``, the eval command)."""
 
