@@ -72,7 +72,11 @@ def test_eval_seed_reaches_the_evaluation(tmp_path, capsys):
     assert three["mse_from_noise"] == pytest.approx(direct["mse_from_noise"], rel=1e-5)
     capsys.readouterr()
     for bad, why in ((["diffusing_nca/lizard", "--seed", "-1"], "--seed must be between 0"),
-                     (["lenia/orbium", "--seed", "1"], "seed")):
+                     (["lenia/orbium", "--seed", "1"], "seed"),
+                     # options an evaluation has no use for are refused, never silently ignored
+                     (["diffusing_nca/lizard", "--limit", "3"], "unknown evaluation option(s) ['limit']"),
+                     (["conditional_nca/animals", "--indices", "1-2"], "unknown evaluation option(s) ['indices']"),
+                     (["growing_nca/lizard", "--limit", "2"], "unknown evaluation option(s) ['limit']")):
         assert main(["eval", *bad]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and why in err

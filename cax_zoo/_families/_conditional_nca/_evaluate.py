@@ -17,13 +17,15 @@ with the step number, so the evaluation's fire-rate draws are never a training d
 
 
 def evaluate(model: ConditionalNCA, *, data=None, steps: int | None = None, num_seeds: int = 8,
-             seed: int = 0, **_: Any) -> dict[str, Any]:
+             seed: int = 0, **options: Any) -> dict[str, Any]:
     """For each target, grow ``num_seeds`` runs from the seed with its label for ``steps``
     steps (default ``model.steps``, the growth time it was trained for) and measure the
     RGBA mean squared error to that target (``mse_per_target``, mean over the runs;
     ``mse_mean`` and ``mse_max`` over the targets); then cut a disc of radius size/5 out of
     each result, run ``steps`` more steps and measure again (``mse_after_regrow_per_target``).
     Keys derive from ``EVAL_KEY + seed``, never used in training."""
+    if options:  # e.g. --limit or --indices, which this evaluation has no use for
+        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
     if not isinstance(model, ConditionalNCA):
         raise ConfigError(f"evaluate expects a ConditionalNCA, got {type(model).__name__}")
     if not model.has_targets():

@@ -18,13 +18,15 @@ NOISE_LEVELS = (0.25, 0.5, 0.75, 1.0)
 
 
 def evaluate(model: DiffusingNCA, *, data=None, steps: int | None = None, num_seeds: int = 32,
-             seed: int = 0, **_: Any) -> dict[str, Any]:
+             seed: int = 0, **options: Any) -> dict[str, Any]:
     """Denoise ``num_seeds`` states of pure noise for ``steps`` steps (default: the number
     the model was trained with, ``model.steps``) and measure the RGBA mean squared error to
     the model's target (``mse_from_noise``); cut a disc of radius size/5 out of each result,
     run ``steps`` more steps and measure again (``mse_after_regrow``). Also the error from
     partial noise (``mse_by_noise``, levels 0.25-1). Noise keys derive from
     ``EVAL_KEY + seed``, never used in training."""
+    if options:  # e.g. --limit or --indices, which this evaluation has no use for
+        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
     if not isinstance(model, DiffusingNCA):
         raise ConfigError(f"evaluate expects a DiffusingNCA, got {type(model).__name__}")
     if not model.has_target():

@@ -17,13 +17,15 @@ from ._targets import LIZARD, emoji_target, image_target, released_target
 
 def evaluate(model: GrowingNCA, *, data=None, steps: int | None = None, target: Any = None,
              num_seeds: int = 8, seed: int = 0, target_size: int | None = None,
-             padding: int | None = None, release: str | os.PathLike | None = None, **_: Any) -> dict[str, Any]:
+             padding: int | None = None, release: str | os.PathLike | None = None, **options: Any) -> dict[str, Any]:
     """Grow ``num_seeds`` runs from the seed for ``steps`` (default the model's
     ``default_steps``) steps and measure
     the RGBA mean squared error to ``target`` (default: the lizard emoji, read from the
     ``target.png`` of the ``release`` folder when it ships that target, so no emoji font
     is needed; or the image file ``target``); then cut a disc of radius size/5 out of the left half of each, let it
     regrow another ``steps`` steps and measure again."""
+    if options:  # e.g. --limit or --indices, which this evaluation has no use for
+        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
     if not isinstance(model, GrowingNCA):
         raise ConfigError(f"evaluate expects a GrowingNCA, got {type(model).__name__}")
     steps = check_int("steps", model.default_steps if steps is None else steps, minimum=1, maximum=100_000)
