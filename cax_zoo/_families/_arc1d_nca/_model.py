@@ -35,6 +35,7 @@ from ..._training._card import CardResult, CardSpec, plain_eval
 from ..._validation import (
     MAX_CHANNELS, MAX_HIDDEN, check_bool, check_choice, check_float, check_int, check_int_tuple,
 )
+from ._random_rows import random_block_rows
 
 FIXED = NUM_COLOURS + 1  # input one-hot + validity mask
 MAX_RADIUS = 64
@@ -179,20 +180,7 @@ class Arc1DNCA(AbstractNCA):
         default 32), drawn from ``key`` (from fresh entropy without one); ``batch_size``
         rows from splits of ``key``."""
         (n,) = self.spatial_shape(size, 32)
-
-        def one(k):
-            rng = np.random.default_rng(None if k is None else int(jax.random.randint(k, (), 0, 2**31 - 1)))
-            row = np.zeros(n, np.int32)
-            a = int(rng.integers(0, max(1, n - 3)))
-            row[a : a + int(rng.integers(1, max(2, n - a)))] = int(rng.integers(1, 10))
-            return self.initial_state(row)
-
-        if batch_size is None:
-            return one(key)
-        batch_size = check_int("batch_size", batch_size, minimum=1, maximum=1_000_000)
-        if key is None:
-            key = jax.random.PRNGKey(int(np.random.default_rng().integers(0, 2**31 - 1)))
-        return jnp.stack([one(k) for k in jax.random.split(key, batch_size)])  # rows drawn in numpy
+        return self.initial_state(random_block_rows(n, key=key, batch_size=batch_size))
 
     def cli_task(self, path, *, steps: int | None = None, seed: int = 0):
         """``cax-zoo run arc1d_nca --task FILE.json``: solve the task file with this model's
