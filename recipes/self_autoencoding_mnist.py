@@ -8,7 +8,8 @@
 
 As in CAX's notebook 45: a pool of ``pool_size`` states, each started from a random
 training digit on the face ``z = 0``. Each iteration samples ``batch_size`` of them,
-sorts them by loss (worst first) and replaces the worst with a fresh state, runs
+sorts them by loss (worst first) and replaces the ``fresh`` worst (CAX: 1) with fresh
+states (``fresh = batch_size``: every sample from a fresh state, as validation runs), runs
 ``rollout_steps`` steps and, per sample, takes the state after ``n`` steps, ``n`` uniform
 in ``rollout_steps // 2 + 1 .. rollout_steps``; the loss is the mean squared error between
 the last channel of every depth slice of that state and the digit. Those states go back
@@ -34,7 +35,7 @@ from cax_zoo.self_autoencoding_mnist import reconstruct, resize_digits, upsample
 from cax_zoo.training import (
     config_differences,
     RecipeRun, begin, drive, finish, initial_model, key_data, make_optimizer, model_card, order_by_loss,
-    parse_recipe_args, pool_sample, pool_update, run_main,
+    parse_recipe_args, pool_sample, pool_update, replace_first, run_main,
 )
 
 NAME = "self_autoencoding_mnist"
@@ -47,6 +48,7 @@ FULL: dict[str, Any] = {  # CAX's notebook 45 (examples/45_self_autoencoding_mni
     "steps": 16384,
     "batch_size": 8,
     "pool_size": 1024,
+    "fresh": 1,  # batch entries replaced by fresh states each iteration (CAX: 1)
     "rollout_steps": 96,
     "lr": 1e-3,
     "lr_schedule": "linear",
@@ -86,6 +88,9 @@ def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
                           f"got {cfg['rollout_steps']}")
     if cfg["batch_size"] > cfg["pool_size"]:
         raise ConfigError(f"batch_size ({cfg['batch_size']}) must not exceed pool_size ({cfg['pool_size']})")
+    fresh = cfg["fresh"]
+    if isinstance(fresh, bool) or not isinstance(fresh, int) or not 1 <= fresh <= cfg["batch_size"]:
+        raise ConfigError(f"fresh must be an integer in [1, batch_size={cfg['batch_size']}], got {fresh!r}")
     if cfg["val_limit"] > NUM_VALIDATION:
         raise ConfigError(f"val_limit must be at most {NUM_VALIDATION} (the held-out digits), got {cfg['val_limit']}")
     for name, lo, hi in (("lr", 0.0, 10.0), ("lr_decay", 0.0, 1.0)):
@@ -124,17 +129,17 @@ def per_sample_loss(states, digits):
 def make_train_step(optimizer, cfg: dict[str, Any], train_digits):
     """The jitted training iteration (see the module docstring); ``train_digits``
     ``(N, S, S)`` are the training digits at the model's resolution."""
-    b, t, remat = cfg["batch_size"], cfg["rollout_steps"], cfg["remat"]
+    b, t, remat, fresh = cfg["batch_size"], cfg["rollout_steps"], cfg["remat"], cfg["fresh"]
 
     @eqx.filter_jit
     def train_step(model, opt_state, pool, key):
         k_pool, k_new, k_when, k_roll = jax.random.split(key, 4)
         idx, batch = pool_sample(pool, k_pool, b)
         batch = order_by_loss(batch, per_sample_loss(batch["state"], train_digits[batch["digit"]]))
-        new = jax.random.randint(k_new, (), 0, train_digits.shape[0])
-        digit_idx = batch["digit"].at[0].set(new)
+        new = jax.random.randint(k_new, (fresh,), 0, train_digits.shape[0])
+        batch = replace_first(batch, {"state": fresh_states(model, train_digits[new]), "digit": new}, fresh)
+        digit_idx, states = batch["digit"], batch["state"]
         digits = train_digits[digit_idx]
-        states = batch["state"].at[0].set(fresh_states(model, digits[:1])[0])
         when = jax.random.randint(k_when, (b,), t // 2 + 1, t + 1)  # CAX: intermediate index in [t/2, t)
         params, static = eqx.partition(model, eqx.is_array)
 

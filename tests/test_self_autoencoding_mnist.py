@@ -199,3 +199,11 @@ def test_smoke_recipe_release_load_eval_and_cli(tmp_path, capsys):
     assert recipe.main(["--smoke", "--out", str(tmp_path / "b"), "--data", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "no MNIST files" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("fresh", [0, 3, True, 1.5])
+def test_recipe_refuses_a_bad_fresh_count(fresh):
+    from recipes import self_autoencoding_mnist as sae_recipe
+
+    with pytest.raises(ConfigError, match="fresh must be an integer in"):
+        sae_recipe.check_config({**sae_recipe.SMOKE, "fresh": fresh})  # SMOKE's batch is 2

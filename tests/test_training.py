@@ -58,6 +58,23 @@ def test_resume_after_stop_is_bit_identical(tmp_path):
     assert ra["meta"]["history"] == rb["meta"]["history"]
 
 
+def test_resume_of_a_checkpoint_that_predates_a_config_field(tmp_path):
+    """A field added to a recipe after a checkpoint was saved takes its default on
+    --resume (here: the checkpoint's config is stripped of one field), and the resumed
+    run still ends bit-identical to a straight one."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert _run(straight) == 0
+    assert _run(split, "--stop-after", "3") == 0
+    record_file = split / "checkpoints" / "checkpoint.json"
+    record = json.loads(record_file.read_text())
+    dropped = next(k for k in record["meta"]["config"] if k not in ("seed", "steps"))
+    del record["meta"]["config"][dropped]
+    record_file.write_text(json.dumps(record))
+    assert _run(split, "--resume") == 0
+    (_, a), (_, b) = _final_arrays(straight), _final_arrays(split)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
 def test_fine_tune_from_pretrained_loads_and_changes_weights(tmp_path):
     assert _run(tmp_path / "base") == 0
     base_folder = tmp_path / "base" / "mnist_self_classify"

@@ -211,7 +211,9 @@ RUNTIME_KEYS = ("devices",)
 
 def resolve_resume(run: RecipeRun, saved_config: Mapping[str, Any], given: list[str]) -> None:
     """On --resume the checkpoint's config wins; a conflicting --config is an error
-    (except for :data:`RUNTIME_KEYS`, such as the number of devices, which may change)."""
+    (except for :data:`RUNTIME_KEYS`, such as the number of devices, which may change).
+    A field the checkpoint predates (added to the recipe since) takes the run's value, its
+    default unless given, so an older checkpoint still resumes."""
     runtime = {}
     for pair in given:
         key = pair.partition("=")[0].strip()
@@ -222,7 +224,8 @@ def resolve_resume(run: RecipeRun, saved_config: Mapping[str, Any], given: list[
                 f"--resume: --config {key}={run.config.get(key)!r} differs from the checkpoint's "
                 f"{saved_config[key]!r}; start a new --out instead"
             )
-    run.config = check_recipe_config({**saved_config, **runtime}, source="checkpoint config")
+    predates = {k: v for k, v in run.config.items() if k not in saved_config}  # fields added since it was saved
+    run.config = check_recipe_config({**predates, **saved_config, **runtime}, source="checkpoint config")
 
 
 def check_fresh_out(run: RecipeRun) -> None:
