@@ -29,8 +29,8 @@ from cax_zoo import ConditionalNCA, ConfigError
 from cax_zoo.conditional_nca import ANIMAL_NAMES, ANIMALS, animal_targets, evaluate
 from cax_zoo.growing_nca import TARGET_FILE, emoji_about, target_png
 from cax_zoo.training import (
-    RecipeRun, begin, circle_masks, config_differences, drive, finish, initial_model, key_data, make_optimizer, model_card,
-    order_by_loss, parse_recipe_args, pool_sample, pool_update, rgba_mse, run_main, trainable_arrays,
+    RecipeRun, begin, circle_masks, config_differences, drive, finish, initial_model, key_data, make_optimizer,
+    model_card, order_by_loss, parse_recipe_args, pool_sample, pool_update, rgba_mse, run_main, trainable_arrays,
 )
 
 PAPER = ("Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (arXiv:2410.02651), "

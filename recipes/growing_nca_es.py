@@ -30,7 +30,8 @@ import cax_zoo
 from cax_zoo import ConfigError, GrowingNCA
 from cax_zoo.growing_nca import LIZARD, TARGET_FILE, emoji_about, emoji_target, evaluate, released_target, target_png
 from cax_zoo.training import (
-    OpenES, RecipeRun, begin, config_differences, drive, finish, initial_model, key_data, model_card, parse_recipe_args, run_main,
+    OpenES, RecipeRun, begin, config_differences, drive, finish, initial_model, key_data, model_card,
+    parse_recipe_args, run_main,
 )
 
 PAPER = ("Faldor & Cully 2025, ICLR, 'CAX: Cellular Automata Accelerated in JAX' (arXiv:2410.02651), "

@@ -33,7 +33,7 @@ from cax_zoo.nca import kl_divergence, reparameterize
 from cax_zoo.training import (
     config_differences,
     RecipeRun, begin, drive, finish, initial_model, key_data, make_optimizer, model_card, order_by_loss,
-    padded_batches, parse_recipe_args, pool_sample, pool_update, run_main,
+    padded_batches, parse_recipe_args, pool_sample, pool_update, replace_first, run_main,
 )
 from cax_zoo.unsupervised_nca import squared_errors
 
@@ -128,9 +128,9 @@ def make_train_step(optimizer, cfg: dict[str, Any], train_digits):
         idx, batch = pool_sample(pool, k_pool, b)
         batch = order_by_loss(batch, per_sample_loss(batch["state"], train_digits[batch["digit"]]))
         new = jax.random.randint(k_new, (fresh,), 0, train_digits.shape[0])
-        digit_idx = batch["digit"].at[:fresh].set(new)
+        batch = replace_first(batch, {"state": model.init_state(batch_size=fresh), "digit": new}, fresh)
+        digit_idx, states = batch["digit"], batch["state"]
         digits = train_digits[digit_idx]
-        states = batch["state"].at[:fresh].set(model.init_state(batch_size=fresh))
         when = jax.random.randint(k_when, (b,), t // 2 + 1, t + 1)  # CAX: intermediate index in [t/2, t)
         params, static = eqx.partition(model, eqx.is_array)
 
