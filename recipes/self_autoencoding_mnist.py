@@ -61,6 +61,7 @@ FULL: dict[str, Any] = {  # CAX's notebook 45 (examples/45_self_autoencoding_mni
     "hidden_units": 256,
     "fire_rate": 0.5,
     "alive_mask": True,
+    "hole": 1,  # side of the wall's square opening (CAX: 1, the centre cell)
     "remat": False,  # recompute each step in the backward pass (less memory, ~1.3x time)
     "val_limit": 1000,
     "val_classifier": True,  # also score the reconstructions with the released mnist_self_classify
@@ -76,7 +77,7 @@ def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
     """The recipe's constraints between fields (each field's range is checked by
     :func:`cax_zoo.training.check_recipe_config`, the model's fields by
     :class:`~cax_zoo.SelfAutoencodingMNIST`)."""
-    for name in ("steps", "batch_size", "pool_size", "rollout_steps", "checkpoint_every", "val_limit"):
+    for name in ("steps", "batch_size", "pool_size", "rollout_steps", "checkpoint_every", "val_limit", "hole"):
         v = cfg[name]
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ConfigError(f"{name} must be a positive integer, got {v!r}")
@@ -110,7 +111,7 @@ def create_model(cfg: dict[str, Any]) -> SelfAutoencodingMNIST:
     """A fresh model for the recipe config ``cfg`` (parameters from ``cfg["seed"]``)."""
     return SelfAutoencodingMNIST(image_size=cfg["image_size"], depth=cfg["depth"], num_channels=cfg["num_channels"],
                                  hidden_units=cfg["hidden_units"], fire_rate=cfg["fire_rate"],
-                                 alive_mask=cfg["alive_mask"], steps=cfg["rollout_steps"],
+                                 alive_mask=cfg["alive_mask"], steps=cfg["rollout_steps"], hole=cfg["hole"],
                                  key=jax.random.PRNGKey(cfg["seed"]))
 
 
@@ -214,9 +215,10 @@ def train(run: RecipeRun) -> int:
     train_grey, val_grey = grey[:-NUM_VALIDATION], grey[-NUM_VALIDATION:][: cfg["val_limit"]]
     val_labels = labels[-NUM_VALIDATION:][: cfg["val_limit"]].astype(np.int64)
     model = initial_model(run, lambda: create_model(cfg))
-    if (model.image_size, model.depth) != (cfg["image_size"], cfg["depth"]):
-        raise ConfigError(f"--pretrained model works on a {model.image_size}x{model.image_size}x{model.depth} grid; "
-                          f"set --config image_size={model.image_size} --config depth={model.depth}")
+    if (model.image_size, model.depth, model.hole) != (cfg["image_size"], cfg["depth"], cfg["hole"]):
+        raise ConfigError(f"--pretrained model works on a {model.image_size}x{model.image_size}x{model.depth} grid "
+                          f"with a {model.hole}x{model.hole} hole; set --config image_size={model.image_size} "
+                          f"--config depth={model.depth} --config hole={model.hole}")
     train_digits = resize_digits(train_grey, model.image_size)
     optimizer = make_optimizer(cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"],
                                boundaries=cfg["lr_boundaries"], decay=cfg["lr_decay"],
@@ -250,7 +252,8 @@ def train(run: RecipeRun) -> int:
         f"{NAME}{' (smoke test)' if run.smoke else ''}",
         summary=f"A self-autoencoding MNIST neural CA: a digit written on the face z=0 of a {s}x{s}x{model.depth} "
                 f"grid must appear on the face z={model.depth - 1} after {model.steps} steps, through a wall in "
-                "the middle slice with one open cell.",
+                + ("the middle slice with one open cell." if model.hole == 1 else
+                   f"the middle slice open only in its central {model.hole}x{model.hole} cells."),
         paper=PAPER, command=run.command, config=cfg, metrics=metrics,
         notes=_differences(cfg) + "\n\nMetrics (at the end of training, on the last 5,000 MNIST training digits, "
               f"never trained on; the first {len(val_grey)} of them): `val_mse` is the mean over digits of the "

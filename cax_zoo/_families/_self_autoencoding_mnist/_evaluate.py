@@ -75,8 +75,9 @@ def evaluate(
     - ``classifier_accuracy``: the accuracy of the zoo's released ``mnist_self_classify``
       (or ``classifier``) on the reconstructions, upsampled to 28x28 (bilinear) and
       clipped to [0, 1], after its default number of steps (``classifier_steps``);
-    - ``classifier_accuracy_on_originals``: the same classifier on the original 28x28
-      digits (the same keys), for reference;
+    - ``classifier_accuracy_on_originals``: the same classifier (the same keys) on the
+      digits as the model receives them, upsampled like the reconstructions: what a perfect
+      reconstruction would score (at ``image_size`` 28, the digits themselves);
     - ``num_images``, ``steps``, ``image_size``, ``classifier_steps``.
     """
     from ..._data._mnist import load_mnist
@@ -110,7 +111,7 @@ def evaluate(
         sq_err += float(jnp.sum(jnp.mean((rec - digits) ** 2, axis=(-2, -1))[:count]))
         k = jax.random.fold_in(clf_root, i)
         right += int((classifier.classify(upsample(rec), key=k)[:count] == lab).sum())
-        right_orig += int((classifier.classify(grey, key=k)[:count] == lab).sum())
+        right_orig += int((classifier.classify(upsample(digits), key=k)[:count] == lab).sum())
     return {
         "mse": sq_err / n,
         "classifier_accuracy": right / n,

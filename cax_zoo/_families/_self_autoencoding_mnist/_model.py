@@ -1,5 +1,5 @@
 """The self-autoencoding MNIST NCA: a 3-D neural CA that carries a digit written on one
-face of its grid to the opposite face, through a wall with a single hole.
+face of its grid to the opposite face, through a wall with one small hole (CAX: a single cell).
 
 State ``(H, W, D, C)`` float32 with ``H = W = image_size``: the digit (grey, 0-1) is the
 last channel of the face ``z = 0``, and that channel is what the far face ``z = D - 1``
@@ -8,8 +8,8 @@ must reproduce. Every step is CAX's: perceive (identity + 3 Sobel gradients per 
 update (residual ReLU MLP with a zero-initialised output layer, each cell firing with
 probability ``fire_rate`` = CAX's cell dropout, and CAX's alive mask on the last
 channel), then the wall: the middle slice ``z = D // 2`` is zeroed except its centre cell
-``(H // 2, W // 2)``, and the digit is written back on the face ``z = 0``. Everything must
-pass through that one cell.
+``(H // 2, W // 2)`` (CAX's; ``hole = k`` opens the centred ``k x k`` block instead), and
+the digit is written back on the face ``z = 0``. Everything must pass through the hole.
 """
 
 from __future__ import annotations
@@ -56,23 +56,34 @@ def resize_digits(images: Float[Array, "*B 28 28"], image_size: int) -> Float[Ar
     return jnp.clip(out, 0.0, 1.0)
 
 
-def through_wall(state: Float[Array, "H W D C"]) -> Float[Array, "H W D C"]:
-    """``state`` with its middle slice ``z = D // 2`` zeroed except the centre cell
-    ``(H // 2, W // 2)`` (every channel): the wall and its one hole."""
+def hole_rows(side: int, hole: int) -> slice:
+    """The rows (or columns) of the wall's hole on a side of ``side`` cells: the ``hole``
+    cells centred on ``side // 2`` (for ``hole = 1``, just ``side // 2``, CAX's)."""
+    start = side // 2 - hole // 2
+    return slice(start, start + hole)
+
+
+def through_wall(state: Float[Array, "H W D C"], hole: int = 1) -> Float[Array, "H W D C"]:
+    """``state`` with its middle slice ``z = D // 2`` zeroed (every channel) except the
+    ``hole x hole`` block centred on ``(H // 2, W // 2)``: the wall and its hole (CAX's:
+    ``hole = 1``, the centre cell alone)."""
     h, w, d = state.shape[:3]
-    centre = state[h // 2, w // 2, d // 2]
-    return state.at[:, :, d // 2].set(0.0).at[h // 2, w // 2, d // 2].set(centre)
+    rows, cols = hole_rows(h, hole), hole_rows(w, hole)
+    kept = state[rows, cols, d // 2]
+    return state.at[:, :, d // 2].set(0.0).at[rows, cols, d // 2].set(kept)
 
 
 class WallUpdate(AbstractUpdate):
-    """The NCA update (``nca``) followed by the wall (:func:`through_wall`) and the digit
-    clamp: the last channel of the face ``z = 0`` keeps its value from before the step
-    (the digit is re-imposed after every step, as CAX does)."""
+    """The NCA update (``nca``) followed by the wall (:func:`through_wall`, with a
+    ``hole x hole`` opening) and the digit clamp: the last channel of the face ``z = 0``
+    keeps its value from before the step (the digit is re-imposed after every step, as CAX
+    does)."""
 
     nca: NCAUpdate
+    hole: int = eqx.field(static=True, default=1)
 
     def __call__(self, state, features, input=None, *, key=None):
-        new = through_wall(self.nca(state, features, input, key=key))
+        new = through_wall(self.nca(state, features, input, key=key), self.hole)
         return new.at[:, :, 0, -1].set(state[:, :, 0, -1])
 
 
@@ -114,8 +125,9 @@ class SelfAutoencodingMNIST(AbstractNCA):
     ``image_size``: the side digits are resized to (28: MNIST's own); ``steps``: the number
     of steps it was trained for (the default of :func:`~cax_zoo.self_autoencoding_mnist.evaluate`);
     ``alive_mask``: CAX's alive mask (a cell whose 3^3 neighbourhood has last channel
-    <= 0.1 before or after the update is zeroed). ``key`` initialises the MLP (required).
-    Defaults are CAX's notebook (28x28x42, 16 channels, hidden 256, 96 steps).
+    <= 0.1 before or after the update is zeroed); ``hole``: the side of the wall's square
+    opening (CAX's: 1, the centre cell). ``key`` initialises the MLP (required).
+    Defaults are CAX's notebook (28x28x42, 16 channels, hidden 256, 96 steps, one open cell).
     """
 
     perceive: KernelPerceive
@@ -127,12 +139,13 @@ class SelfAutoencodingMNIST(AbstractNCA):
     fire_rate: float = eqx.field(static=True)
     alive_mask: bool = eqx.field(static=True)
     steps: int = eqx.field(static=True)
+    hole: int = eqx.field(static=True)
     boundary: Boundary = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
 
     def __init__(self, *, image_size: int = 28, depth: int = 42, num_channels: int = 16,
                  hidden_units: int = 256, fire_rate: float = 0.5, alive_mask: bool = True, steps: int = 96,
-                 boundary: Boundary = "zero", key: PRNGKeyArray | None = None):
+                 hole: int = 1, boundary: Boundary = "zero", key: PRNGKeyArray | None = None):
         self.image_size = check_int("image_size", image_size, minimum=3, maximum=MAX_IMAGE_SIZE)
         self.depth = check_int("depth", depth, minimum=3, maximum=MAX_DEPTH)
         self.num_channels = check_int("num_channels", num_channels, minimum=2, maximum=MAX_CHANNELS)
@@ -140,6 +153,7 @@ class SelfAutoencodingMNIST(AbstractNCA):
         self.fire_rate = check_float("fire_rate", fire_rate, minimum=0.0, maximum=1.0, open_minimum=True)
         self.alive_mask = check_bool("alive_mask", alive_mask)
         self.steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+        self.hole = check_int("hole", hole, minimum=1, maximum=self.image_size)
         self.boundary = check_boundary(boundary)
         key = require_key(key)
         self.num_spatial_dims = 3
@@ -149,12 +163,12 @@ class SelfAutoencodingMNIST(AbstractNCA):
         alive = (AliveMask(c - 1, ALIVE_THRESHOLD, neighbourhood=True, boundary=self.boundary)
                  if self.alive_mask else None)
         mlp = CellMLP([self.perceive.num_features, self.hidden_units, c], key=key)
-        self.update = WallUpdate(NCAUpdate(mlp, fire_rate=self.fire_rate, alive=alive))
+        self.update = WallUpdate(NCAUpdate(mlp, fire_rate=self.fire_rate, alive=alive), hole=self.hole)
 
     def config(self) -> dict[str, Any]:
         return {"image_size": self.image_size, "depth": self.depth, "num_channels": self.num_channels,
                 "hidden_units": self.hidden_units, "fire_rate": self.fire_rate, "alive_mask": self.alive_mask,
-                "steps": self.steps, "boundary": self.boundary}
+                "steps": self.steps, "hole": self.hole, "boundary": self.boundary}
 
     def working_bytes_per_cell(self) -> int:
         # the state, the 4C perception features and the hidden layer of every cell
@@ -239,7 +253,7 @@ class SelfAutoencodingMNIST(AbstractNCA):
     def render(self, state) -> np.ndarray:
         """Three greyscale panels side by side, 1-px separators between them: the input face
         ``z = 0``, the vertical slice ``x = W // 2`` through the centre (rows y, columns z from
-        0 to D - 1; the wall's blocked cells in dark red, its hole at ``y = H // 2``) and the
+        0 to D - 1; the wall's blocked cells in dark red, its hole around ``y = H // 2``) and the
         far face ``z = D - 1``; each the last channel clipped to [0, 1]. ``(H, 2W + D + 2, 3)``
         uint8."""
         s = np.asarray(jax.device_get(state), np.float32)
@@ -252,7 +266,7 @@ class SelfAutoencodingMNIST(AbstractNCA):
 
         sl = grey(s[:, w // 2, :, -1])
         blocked = np.ones(h, bool)
-        blocked[h // 2] = False
+        blocked[hole_rows(h, self.hole)] = False
         sl[blocked, d // 2] = WALL_RGB
         line = np.broadcast_to(np.asarray(SEPARATOR_RGB, np.uint8), (h, 1, 3))
         return np.concatenate([grey(s[:, :, 0, -1]), line, sl, line, grey(s[:, :, -1, -1])], axis=1)
