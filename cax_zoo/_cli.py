@@ -520,11 +520,13 @@ def _parse_indices(text: str) -> list[int]:
 
 def _cmd_eval(args) -> int:
     from ._atomic import atomic_write_text, check_output_file
-    from ._pretrained import load
-    from ._registry import get_entry
+    from ._pretrained import load, resolve
+    from ._registry import family_name, get_entry
 
-    entry = get_entry(args.name)
-    if entry.evaluate is None:
+    # a saved folder or Hub repo is scored by its family's evaluation, after the checks
+    local = resolve(args.name)[0] != "registry"
+    entry = None if local else get_entry(args.name)
+    if entry is not None and entry.evaluate is None:
         raise ConfigError(f"{args.name} has no evaluation")
     if args.json is not None:
         check_output_file(args.json, what="--json")
@@ -534,7 +536,13 @@ def _cmd_eval(args) -> int:
     if args.data is not None and not args.data.is_dir():
         raise ConfigError(f"--data {args.data} is not a folder")
     indices = None if args.indices is None else _parse_indices(args.indices)
-    model = load(args.name, revision=args.revision, pretrained=True if entry.learned else None)
+    if entry is None:
+        model = load(args.name, revision=args.revision)
+        entry = get_entry(family_name(model))
+        if entry.evaluate is None:
+            raise ConfigError(f"{args.name} (a {entry.name} model) has no evaluation")
+    else:
+        model = load(args.name, revision=args.revision, pretrained=True if entry.learned else None)
     options: dict[str, Any] = {}
     if args.limit is not None:
         options["limit"] = args.limit
