@@ -524,8 +524,8 @@ def _cmd_eval(args) -> int:
     from ._registry import family_name, get_entry
 
     # a saved folder or Hub repo is scored by its family's evaluation, after the checks
-    local = resolve(args.name)[0] != "registry"
-    entry = None if local else get_entry(args.name)
+    registered = resolve(args.name)[0] == "registry"
+    entry = get_entry(args.name) if registered else None
     if entry is not None and entry.evaluate is None:
         raise ConfigError(f"{args.name} has no evaluation")
     if args.json is not None:

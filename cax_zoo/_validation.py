@@ -13,7 +13,7 @@ import json
 import math
 import re
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,13 @@ MAX_HIDDEN = 65_536
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def refuse_options(options: Collection[str]) -> None:
+    """One-line ConfigError naming evaluation options (``--limit``, ``--indices``, ...) that
+    an evaluation has no use for: refused, never silently ignored."""
+    if options:
+        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = INT32_MAX) -> int:

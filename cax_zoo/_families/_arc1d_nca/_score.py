@@ -14,7 +14,7 @@ from ..._data._arc1d_baselines import (
     CAX_NCA_OVERALL, CAX_NCA_PER_TYPE, GPT4_OVERALL, GPT4_PER_TYPE, SOURCES,
 )
 from ..._errors import ConfigError, DataError
-from ..._validation import check_bool, check_int
+from ..._validation import check_bool, check_int, refuse_options
 from ._model import Arc1DNCA
 from ._solve import solve
 
@@ -74,9 +74,7 @@ def evaluate(model: Arc1DNCA, *, data=None, steps: int | None = None, ttt_steps:
     ``opts`` are :data:`EVALUATE_OPTIONS` of :func:`~cax_zoo.arc1d.candidates`."""
     if not isinstance(model, Arc1DNCA):
         raise ConfigError(f"evaluate needs an Arc1DNCA, got {type(model).__name__}")
-    unknown = set(opts) - set(EVALUATE_OPTIONS)
-    if unknown:
-        raise ConfigError(f"unknown evaluation option(s) {sorted(unknown)}")
+    refuse_options(set(opts) - set(EVALUATE_OPTIONS))
     progress, print_table = check_bool("progress", progress), check_bool("print_table", print_table)
     if limit is not None:
         limit = check_int("limit", limit, minimum=1)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ..._errors import ConfigError
-from ..._validation import check_int
+from ..._validation import check_int, refuse_options
 from ._model import ConditionalNCA
 
 EVAL_KEY = 20_251_204
@@ -24,8 +24,7 @@ def evaluate(model: ConditionalNCA, *, data=None, steps: int | None = None, num_
     ``mse_mean`` and ``mse_max`` over the targets); then cut a disc of radius size/5 out of
     each result, run ``steps`` more steps and measure again (``mse_after_regrow_per_target``).
     Keys derive from ``EVAL_KEY + seed``, never used in training."""
-    if options:  # e.g. --limit or --indices, which this evaluation has no use for
-        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
+    refuse_options(options)
     if not isinstance(model, ConditionalNCA):
         raise ConfigError(f"evaluate expects a ConditionalNCA, got {type(model).__name__}")
     if not model.has_targets():

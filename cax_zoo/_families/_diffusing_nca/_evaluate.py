@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ..._errors import ConfigError
-from ..._validation import check_int
+from ..._validation import check_int, refuse_options
 from ._model import DiffusingNCA
 
 EVAL_KEY = 20_251_203
@@ -25,8 +25,7 @@ def evaluate(model: DiffusingNCA, *, data=None, steps: int | None = None, num_se
     run ``steps`` more steps and measure again (``mse_after_regrow``). Also the error from
     partial noise (``mse_by_noise``, levels 0.25-1). Noise keys derive from
     ``EVAL_KEY + seed``, never used in training."""
-    if options:  # e.g. --limit or --indices, which this evaluation has no use for
-        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
+    refuse_options(options)
     if not isinstance(model, DiffusingNCA):
         raise ConfigError(f"evaluate expects a DiffusingNCA, got {type(model).__name__}")
     if not model.has_target():

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._errors import ConfigError, DataError
-from ..._validation import check_int
+from ..._validation import check_int, refuse_options
 from ._model import GrowingNCA
 from ._targets import LIZARD, emoji_target, image_target, released_target
 
@@ -24,8 +24,7 @@ def evaluate(model: GrowingNCA, *, data=None, steps: int | None = None, target: 
     ``target.png`` of the ``release`` folder when it ships that target, so no emoji font
     is needed; or the image file ``target``); then cut a disc of radius size/5 out of the left half of each, let it
     regrow another ``steps`` steps and measure again."""
-    if options:  # e.g. --limit or --indices, which this evaluation has no use for
-        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
+    refuse_options(options)
     if not isinstance(model, GrowingNCA):
         raise ConfigError(f"evaluate expects a GrowingNCA, got {type(model).__name__}")
     steps = check_int("steps", model.default_steps if steps is None else steps, minimum=1, maximum=100_000)

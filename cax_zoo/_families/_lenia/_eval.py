@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import ConfigError
-from ..._validation import MAX_STEPS, check_int
+from ..._validation import MAX_STEPS, check_int, refuse_options
 
 
 def evaluate_creature(model: Any, *, data: Any = None, steps: int | None = None,
@@ -17,8 +16,7 @@ def evaluate_creature(model: Any, *, data: Any = None, steps: int | None = None,
     first half), whether it survived (mass within 50 % of the start throughout) and its
     speed in cells per unit time (mean and spread after the first quarter). ``data`` is
     unused (the creature carries its pattern)."""
-    if options:
-        raise ConfigError(f"unknown evaluation option(s) {sorted(options)}")
+    refuse_options(options)
     steps = 1000 if steps is None else check_int("steps", steps, minimum=4, maximum=MAX_STEPS)
     every = max(1, steps // 20)
     state = model.init_state()
