@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import CaxZooError, ConfigError, StateError
+from ._errors import CaxZooError, ConfigError
 
 EXIT_USAGE = 2
 INT32_MAX = 2**31 - 1

@@ -80,3 +80,22 @@ def test_eval_seed_reaches_the_evaluation(tmp_path, capsys):
         assert main(["eval", *bad]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and why in err
+
+
+def test_eval_of_a_saved_folder_uses_its_familys_evaluation(tmp_path, capsys):
+    """``cax-zoo eval FOLDER`` scores a saved model with the evaluation of its family
+    (the same numbers as the registered name); a family without one is refused in one line."""
+    import cax_zoo
+    from cax_zoo._cli import main
+
+    folder = cax_zoo.save_pretrained(cax_zoo.load("diffusing_nca/lizard"), tmp_path / "mine")
+    by_name, by_folder = tmp_path / "name.json", tmp_path / "folder.json"
+    assert main(["eval", "diffusing_nca/lizard", "--steps", "2", "--seed", "1", "--json", str(by_name)]) == 0
+    assert main(["eval", str(folder), "--steps", "2", "--seed", "1", "--json", str(by_folder)]) == 0
+    assert json.loads(by_folder.read_text()) == json.loads(by_name.read_text())
+    cax_zoo.save_pretrained(cax_zoo.create("elementary"), tmp_path / "eca")
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "eca"), "--json", str(tmp_path / "eca.json")]) == 2
+    err = capsys.readouterr().err
+    assert "has no evaluation" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "eca.json").exists()

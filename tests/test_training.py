@@ -328,3 +328,32 @@ def test_config_differences_names_each_changed_field_against_the_full_config():
     text = config_differences({**full, "num_channels": 24}, full, source="the paper's config", short="paper",
                               ignore=())
     assert text == "It differs from the paper's config in `num_channels` 24 (paper: 32)."
+
+
+@pytest.mark.parametrize("remat", [True, False])
+def test_rollout_up_to_runs_exactly_num_steps_and_differentiates_like_the_loop(remat):
+    from cax_zoo.training import rollout_up_to
+
+    model = cax_zoo.GrowingNCA(num_channels=6, hidden_units=8, size=9, key=jax.random.key(0))
+    model = eqx.tree_at(lambda m: m.update.mlp.weights[-1], model,
+                        0.1 * jax.random.normal(jax.random.key(1), model.update.mlp.weights[-1].shape))
+    batch = jnp.stack([model.init_state()] * 3)
+    key = jax.random.key(2)
+
+    def by_loop(m, n, max_steps):
+        states = batch
+        for t, k in enumerate(jax.random.split(key, max_steps)[:n]):
+            states = jnp.stack([m.step(s, key=kk) for s, kk in zip(states, jax.random.split(k, 3))])
+        return states
+
+    def loss(m, final):
+        return jnp.sum(final[..., :4] ** 2)
+
+    run = jax.jit(lambda m, n: rollout_up_to(m, batch, n, 6, key, remat=remat))
+    for n in (0, 2, 6):
+        np.testing.assert_allclose(run(model, n), by_loop(model, n, 6), rtol=1e-5, atol=1e-6)
+    got = eqx.filter_grad(lambda m: loss(m, rollout_up_to(m, batch, jnp.int32(4), 6, key, remat=remat)))(model)
+    want = eqx.filter_grad(lambda m: loss(m, by_loop(m, 4, 6)))(model)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6)
+    assert any(float(jnp.max(jnp.abs(g))) > 0 for g in jax.tree.leaves(got))
