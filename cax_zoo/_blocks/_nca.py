@@ -97,12 +97,22 @@ def stochastic_update(
     delta: Float[Array, "*spatial C"],
     fire_rate: float,
     key: PRNGKeyArray | None,
+    *,
+    residual_noise: float = 0.0,
 ) -> Float[Array, "*spatial C"]:
     """``state + delta`` where each cell fires with probability ``fire_rate``.
 
-    With ``key=None`` (or ``fire_rate >= 1``) every cell updates.
+    With ``key=None`` (or ``fire_rate >= 1``) every cell updates. ``residual_noise > 0``
+    (with a key) adds Gaussian noise of that standard deviation to every cell's ``delta``
+    before the fire mask (Randazzo et al. 2020): ``key`` is then split into a fire key and
+    a noise key; with no noise ``key`` draws the fire mask itself, as it always has.
     """
-    if key is None or fire_rate >= 1.0:
+    if key is None:
+        return state + delta
+    if residual_noise > 0.0:
+        key, k_noise = jax.random.split(key)
+        delta = delta + residual_noise * jax.random.normal(k_noise, delta.shape, delta.dtype)
+    if fire_rate >= 1.0:
         return state + delta
     fire = jax.random.bernoulli(key, fire_rate, state.shape[:-1] + (1,))
     return state + delta * fire.astype(delta.dtype)

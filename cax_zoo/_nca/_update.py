@@ -120,17 +120,23 @@ class NCAUpdate(AbstractUpdate):
     ``first_channel:`` in which each cell fires with probability ``fire_rate`` (drawn from
     ``key``; ``key=None`` fires every cell), then, with an ``alive`` mask, every updated
     channel of a cell that is not alive both before and after the update is set to zero.
+    ``residual_noise`` > 0 adds Gaussian noise of that standard deviation to every cell's
+    update before both masks, when a key is given (Randazzo et al. 2020's L2 model; see
+    :func:`~cax_zoo.nca.stochastic_update`); 0 leaves the update and its use of the key
+    exactly as without the option.
     """
 
     mlp: CellMLP
     alive: AliveMask | None
     fire_rate: float = eqx.field(static=True)
     first_channel: int = eqx.field(static=True)
+    residual_noise: float = eqx.field(static=True)
 
     def __init__(self, mlp: CellMLP, *, fire_rate: float = 0.5, alive: AliveMask | None = None,
-                 first_channel: int = 0):
+                 first_channel: int = 0, residual_noise: float = 0.0):
         self.first_channel = _check_first(first_channel, mlp)
         self.fire_rate = check_float("fire_rate", fire_rate, minimum=0.0, maximum=1.0, open_minimum=True)
+        self.residual_noise = check_float("residual_noise", residual_noise, minimum=0.0, maximum=1.0)
         if alive is not None and not isinstance(alive, AliveMask):
             raise ConfigError(f"alive must be an AliveMask or None, got {type(alive).__name__}")
         self.mlp, self.alive = mlp, alive
@@ -139,7 +145,7 @@ class NCAUpdate(AbstractUpdate):
         f = self.first_channel
         pre = None if self.alive is None else self.alive(state)
         delta = self.mlp(with_input(features, input))
-        rest = stochastic_update(state[..., f:], delta, self.fire_rate, key)
+        rest = stochastic_update(state[..., f:], delta, self.fire_rate, key, residual_noise=self.residual_noise)
         if self.alive is None:
             return _splice(state, f, rest)
         post = self.alive(_splice(state, f, rest))

@@ -27,6 +27,7 @@ def evaluate(
     data: str | os.PathLike | None = None,
     steps: int | None = None,
     limit: int | None = None,
+    start: int = 0,
     batch_size: int = 500,
     seed: int = 0,
     split: str = "test",
@@ -34,7 +35,11 @@ def evaluate(
     chunk_cells: int = 32768,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Score the MNIST test set (10,000 digits; ``limit`` keeps the first ``limit``).
+    """Score the MNIST test set (10,000 digits; ``limit`` keeps the first ``limit``), or
+    with ``split="train"`` the training set (60,000). ``start`` skips the first ``start``
+    digits of the split (then ``limit`` counts from there): the recipe's validation split
+    is ``split="train", start=60000 - val_size``, the last training digits it never
+    trains on.
 
     A digit's *live* cells are its pixels with grey level (0-1) above the model's
     ``alive_threshold``, the cells that update and vote. Returns, after ``steps`` (default
@@ -51,7 +56,8 @@ def evaluate(
     The cells fire at random as in a rollout of padded batches of ``batch_size`` digits
     sorted by their number of live cells, from ``seed`` (so the figures depend on both);
     the work itself runs on chunks of ``chunk_cells`` packed live cells, computing only
-    the cells that fire."""
+    the cells that fire. A model with ``residual_noise`` > 0 is evaluated with its noise
+    (as the article evaluates its L2 model), drawn from ``seed`` too."""
     from ..._data._mnist import load_mnist
 
     if not isinstance(model, SelfClassifyingMNIST):
@@ -67,7 +73,11 @@ def evaluate(
     report_steps = [check_int("report_steps", s, minimum=1, maximum=MAX_STEPS) for s in report_steps]
     if limit is not None:
         limit = check_int("limit", limit, minimum=1)
+    start = check_int("start", start, minimum=0, maximum=60_000)
     images, labels = load_mnist(split, data=data)
+    if start >= len(images):
+        raise ConfigError(f"start must be below the {len(images)} digits of the {split} split, got {start}")
+    images, labels = images[start:], labels[start:]
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     if len(images) == 0:
@@ -107,9 +117,13 @@ def evaluate(
 
         chunks = tqdm(chunks, desc="evaluate", unit="chunk")
     pending = None
-    for chunk in chunks:
+    # the residual noise's keys: one per chunk, apart from the firing's fold_in(key, batch)
+    noise_base = jax.random.split(jax.random.PRNGKey(seed))[1] if model.residual_noise > 0 else None
+    for ci, chunk in enumerate(chunks):
+        noise_key = None if noise_base is None else jax.random.fold_in(noise_base, ci)
         counts = packed_rollout(model, jnp.asarray(chunk.nbr), jnp.asarray(chunk.nbr_grey),
-                                jnp.asarray(chunk.digit), jnp.asarray(fire.chunk(chunk)), num_digits, capacity)
+                                jnp.asarray(chunk.digit), jnp.asarray(fire.chunk(chunk)), num_digits, capacity,
+                                noise_key)
         if pending is not None:  # tally the previous chunk while this one runs
             tally(*pending)
         pending = (chunk, counts)
@@ -146,7 +160,8 @@ class _FireSource:
             else:
                 masks = np.asarray(batch_fire_masks(jax.random.fold_in(self.key, bi), num_steps=self.horizon,
                                                     batch_size=self.batch_size, length=length,
-                                                    fire_rate=self.model.fire_rate))
+                                                    fire_rate=self.model.fire_rate,
+                                                    noisy=self.model.residual_noise > 0))
             self._cache[bi] = masks
         return self._cache[bi]
 

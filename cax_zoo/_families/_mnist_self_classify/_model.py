@@ -6,7 +6,9 @@ updated), channels ``1 .. C-11`` are hidden, the last 10 are class logits. Only 
 cells (grey > ``alive_threshold``) update, each with probability ``fire_rate``; dead cells
 stay zero (:class:`~cax_zoo.nca.NCAUpdate` from channel 1 with a per-cell
 :class:`~cax_zoo.nca.AliveMask` on channel 0). A cell's vote is the argmax of its logits;
-the digit's label is the majority vote of its live cells.
+the digit's label is the majority vote of its live cells. ``residual_noise`` > 0 adds
+Gaussian noise N(0, residual_noise) to every cell's update before the masks whenever the
+cells fire at random (a key is given), at inference too: the article's L2 model.
 """
 
 from __future__ import annotations
@@ -81,7 +83,9 @@ class SelfClassifyingMNIST(AbstractNCA):
     and Laplacian filters per channel (:class:`~cax_zoo.nca.KernelPerceive`, 4 features
     per channel, cheaper). The per-cell MLP has ``mlp_depth`` hidden layers of
     ``hidden_units`` and a zero-initialised output layer. ``key`` initialises the
-    parameters (required).
+    parameters (required). ``residual_noise`` (default 0: none) is the standard deviation
+    of the Gaussian noise added to every cell's update before the fire and living masks
+    in every keyed step (the article's L2 model uses 0.02, in training and evaluation).
     """
 
     perceive: ConvPerceive | KernelPerceive
@@ -93,6 +97,7 @@ class SelfClassifyingMNIST(AbstractNCA):
     fire_rate: float = eqx.field(static=True)
     alive_threshold: float = eqx.field(static=True)
     default_steps: int = eqx.field(static=True)
+    residual_noise: float = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
 
@@ -106,6 +111,7 @@ class SelfClassifyingMNIST(AbstractNCA):
         fire_rate: float = 0.5,
         alive_threshold: float = 0.1,
         default_steps: int = 100,
+        residual_noise: float = 0.0,
         key: PRNGKeyArray | None = None,
     ):
         self.hidden_channels = check_int("hidden_channels", hidden_channels, minimum=0, maximum=MAX_CHANNELS)
@@ -116,6 +122,7 @@ class SelfClassifyingMNIST(AbstractNCA):
         self.fire_rate = check_float("fire_rate", fire_rate, minimum=0.0, maximum=1.0, open_minimum=True)
         self.alive_threshold = check_float("alive_threshold", alive_threshold, minimum=0.0, maximum=1.0,
                                            open_maximum=True)
+        self.residual_noise = check_float("residual_noise", residual_noise, minimum=0.0, maximum=1.0)
         key = require_key(key)
         self.num_spatial_dims = 2
         self.num_channels = c = 1 + self.hidden_channels + NUM_CLASSES
@@ -127,18 +134,20 @@ class SelfClassifyingMNIST(AbstractNCA):
             self.perceive = KernelPerceive(FIXED_KERNELS, num_spatial_dims=2, num_channels=c, boundary="zero")
         sizes = [self.perceive.num_features] + [self.hidden_units] * self.mlp_depth + [c - 1]
         self.update = NCAUpdate(CellMLP(sizes, key=km), fire_rate=self.fire_rate, first_channel=1,
-                                alive=AliveMask(0, self.alive_threshold, neighbourhood=False))
+                                alive=AliveMask(0, self.alive_threshold, neighbourhood=False),
+                                residual_noise=self.residual_noise)
 
     def config(self) -> dict[str, Any]:
         return {
             "hidden_channels": self.hidden_channels, "hidden_units": self.hidden_units,
             "perception": self.perception, "mlp_depth": self.mlp_depth, "fire_rate": self.fire_rate,
             "alive_threshold": self.alive_threshold, "default_steps": self.default_steps,
+            "residual_noise": self.residual_noise,
         }
 
     def cell_delta(self, patches: Float[Array, "*cells 9 C"]) -> Float[Array, "*cells C-1"]:
         """The update of the mutable channels of cells from their 3x3 neighbourhoods
-        (before the fire rate and the alive mask): the rule on a list of cells."""
+        (before the residual noise, the fire rate and the alive mask): the rule on a list of cells."""
         return self.update.mlp(self.perceive.from_patches(patches))
 
     # ------------------------------------------------------------------ states

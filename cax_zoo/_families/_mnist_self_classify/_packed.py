@@ -6,6 +6,11 @@ computes every cell of a padded per-digit list and then keeps the update of the 
 fire): a cell that does not fire keeps its state exactly, so skipping its update changes
 nothing. Packing digits of any size back to back removes the per-digit padding, and one
 compiled rollout serves every chunk of cells.
+
+A model with ``residual_noise`` > 0 adds N(0, residual_noise) to the update of every cell
+that fires (the noise of a cell that does not fire is masked away, so it is not drawn),
+from its own key: the same rule as :func:`~cax_zoo.mnist.sparse_rollout` (the same
+firing), with other draws of the noise.
 """
 
 from __future__ import annotations
@@ -80,16 +85,22 @@ def _chunk(grey: np.ndarray, alive: np.ndarray, first: int, num_cells: int, num_
     return PackedChunk(nbr, nbr_grey, digit, position, first, len(alive))
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "batch_size", "length", "fire_rate"))
+@functools.partial(jax.jit, static_argnames=("num_steps", "batch_size", "length", "fire_rate", "noisy"))
 def batch_fire_masks(key: PRNGKeyArray, *, num_steps: int, batch_size: int, length: int,
-                     fire_rate: float) -> Bool[Array, "T B L"]:
+                     fire_rate: float, noisy: bool = False) -> Bool[Array, "T B L"]:
     """Which cells fire, ``(T, B, L)``, exactly as :func:`sparse_rollout` draws them for a
     padded batch of ``B`` digits of list length ``L`` from ``key``: one key per step, split
-    into one per digit, a Bernoulli draw of shape ``(L, 1)`` per digit."""
+    into one per digit, a Bernoulli draw of shape ``(L, 1)`` per digit (``noisy``: a model
+    with residual noise, whose step splits that key into a fire key and a noise key)."""
+
+    def one_digit(kk):
+        if noisy:
+            kk = jax.random.split(kk)[0]
+        return jax.random.bernoulli(kk, fire_rate, (length, 1))[:, 0]
 
     def one_step(k):
         keys = jax.random.split(k, batch_size)
-        return jax.vmap(lambda kk: jax.random.bernoulli(kk, fire_rate, (length, 1))[:, 0])(keys)
+        return jax.vmap(one_digit)(keys)
 
     return jax.vmap(one_step)(jax.random.split(key, num_steps))
 
@@ -97,14 +108,20 @@ def batch_fire_masks(key: PRNGKeyArray, *, num_steps: int, batch_size: int, leng
 @eqx.filter_jit
 def packed_rollout(model: SelfClassifyingMNIST, nbr: Int[Array, "N 9"], nbr_grey: Float[Array, "N 9"],
                    digit: Int[Array, " N"], fire: Bool[Array, "T N"], num_digits: int,
-                   capacity: int) -> Int[Array, "T D 10"]:
+                   capacity: int, noise_key: PRNGKeyArray | None = None) -> Int[Array, "T D 10"]:
     """Roll a packed chunk out from zero hidden channels, firing ``fire[t]`` at step
     ``t + 1``; per step, per digit, the vote counts ``(T, D, 10)`` of its live cells.
 
     Each step gathers the (at most ``capacity``) firing cells and computes only them; a
-    step with more firing cells computes every cell instead (same result, slower)."""
+    step with more firing cells computes every cell instead (same result, slower). With
+    the model's ``residual_noise`` > 0, ``noise_key`` (required then) draws the noise
+    added to the firing cells' updates, one key per step."""
     n = nbr.shape[0]
     c1 = model.num_channels - 1
+    sigma = model.residual_noise
+    if sigma > 0.0 and noise_key is None:
+        raise ConfigError("packed_rollout needs a noise_key for a model with residual_noise > 0")
+    noisy = sigma > 0.0
     nbr_ext = jnp.concatenate([nbr, jnp.full((1, 9), n, nbr.dtype)])
     grey_ext = jnp.concatenate([nbr_grey, jnp.zeros((1, 9), nbr_grey.dtype)])
 
@@ -112,20 +129,26 @@ def packed_rollout(model: SelfClassifyingMNIST, nbr: Int[Array, "N 9"], nbr_grey
         rows = jnp.concatenate([hidden, jnp.zeros((1, c1), hidden.dtype)], axis=0)
         return jnp.concatenate([ng[..., None], rows[nb]], axis=-1)  # (M, 9, C)
 
-    def firing_only(hidden, f):
+    def firing_only(hidden, f, k):
         idx = jnp.nonzero(f, size=capacity, fill_value=n)[0]
         delta = model.cell_delta(patches(hidden, nbr_ext[idx], grey_ext[idx]))
+        if noisy:
+            delta = delta + sigma * jax.random.normal(k, delta.shape, delta.dtype)
         return hidden.at[idx].add(delta, mode="drop")
 
-    def every_cell(hidden, f):
+    def every_cell(hidden, f, k):
         delta = model.cell_delta(patches(hidden, nbr, nbr_grey))
+        if noisy:
+            delta = delta + sigma * jax.random.normal(k, delta.shape, delta.dtype)
         return hidden + delta * f[:, None].astype(delta.dtype)
 
-    def body(hidden, f):
-        hidden = jax.lax.cond(jnp.sum(f) <= capacity, firing_only, every_cell, hidden, f)
+    def body(hidden, xs):
+        f, k = xs
+        hidden = jax.lax.cond(jnp.sum(f) <= capacity, firing_only, every_cell, hidden, f, k)
         vote = jnp.argmax(hidden[:, -NUM_CLASSES:], axis=-1)
         counts = jnp.zeros((num_digits, NUM_CLASSES), jnp.int32).at[digit, vote].add(1, mode="drop")
         return hidden, counts
 
-    _, counts = jax.lax.scan(body, jnp.zeros((n, c1), jnp.float32), fire)
+    keys = jax.random.split(noise_key, fire.shape[0]) if noisy else None
+    _, counts = jax.lax.scan(body, jnp.zeros((n, c1), jnp.float32), (fire, keys))
     return counts

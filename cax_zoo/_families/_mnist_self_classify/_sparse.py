@@ -66,10 +66,15 @@ def sparse_step(model: SelfClassifyingMNIST, hidden: Float[Array, "L C1"], nbr: 
                 nbr_grey: Float[Array, "L 9"], valid: Bool[Array, " L"],
                 key: PRNGKeyArray | None) -> Float[Array, "L C1"]:
     """One step on a live-cell list: ``hidden`` (channels 1: of the live cells) -> next
-    (the same rule as :meth:`SelfClassifyingMNIST.step`, on live cells only)."""
+    (the same rule as :meth:`SelfClassifyingMNIST.step`, on live cells only).
+
+    ``key`` is used as the dense step uses it (the fire mask, and with the model's
+    ``residual_noise`` the noise) but the draws have the list's shape ``(L, ...)``, not the
+    grid's: with a key the two paths are the same random rule, not the same draws."""
     rows = jnp.concatenate([hidden, jnp.zeros((1, hidden.shape[-1]), hidden.dtype)], axis=0)
     patches = jnp.concatenate([nbr_grey[..., None], rows[nbr]], axis=-1)  # (L, 9, C)
-    new = stochastic_update(hidden, model.cell_delta(patches), model.fire_rate, key)
+    new = stochastic_update(hidden, model.cell_delta(patches), model.fire_rate, key,
+                            residual_noise=model.residual_noise)
     return new * valid[:, None].astype(new.dtype)
 
 
