@@ -24,3 +24,18 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def hf_cache() -> Path:
     return Path(os.environ["HF_HUB_CACHE"])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_compiled_code():
+    """Free each test module's compiled XLA code when the module ends. One process running
+    the whole suite otherwise keeps tens of thousands of executables, each holding a few
+    memory mappings, and reaches Linux's per-process limit (vm.max_map_count, 65,530),
+    where the next compilation crashes the interpreter."""
+    yield
+    import gc
+
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
