@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                 # every workload
     python benchmarks/run.py --only life,eca # a subset
+    python benchmarks/run.py --only train --match "grown states"   # rows whose workload contains a text
     python benchmarks/run.py --json out.json # also write the rows
 
 Needs the ``bench`` extra for the peers (``pip install -e .[bench]``: cax, cellpylib); a
@@ -185,9 +186,17 @@ def cax_lenia(size: int, batch: int):
     return run
 
 
-def ours_nca_train(nca_steps: int):
+GROWN_RADIUS = 15
+"""The grown rows' pool: every state a disc of this radius, alive (14 % of the 72x72 cells,
+as the Distill lizard's pool measured at training step 1,200)."""
+
+
+def ours_nca_train(nca_steps: int, active_cells: float = 0.0, grown: bool = False):
     """One training iteration of the growing-NCA recipe (recipes/growing_nca.py) at the
-    paper's batch size 8, 72x72x16 grids, with every rollout ``nca_steps`` long."""
+    paper's batch size 8, 72x72x16 grids, with every rollout ``nca_steps`` long. The pool
+    holds seeds, or with ``grown`` discs of :data:`GROWN_RADIUS` (a grown image's live
+    area: what :func:`cax_zoo.nca.active_cell_steps` skips depends on it); ``active_cells``
+    is the recipe's field (0: the MLP on every cell). The FLOP count is the dense step's."""
     import optax  # noqa: F401  (the recipe's optimizer)
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
@@ -195,13 +204,17 @@ def ours_nca_train(nca_steps: int):
 
     from cax_zoo.training import make_optimizer
 
-    cfg = {**recipe.FULL, "rollout_min": nca_steps, "rollout_max": nca_steps}
+    cfg = {**recipe.FULL, "rollout_min": nca_steps, "rollout_max": nca_steps, "active_cells": active_cells}
     model = recipe.create_model(cfg)
     optimizer = make_optimizer(cfg["lr"], normalize_gradients=True)
     opt_state = optimizer.init(eqx_filter(model))
     train_step = recipe.make_train_step(optimizer, cfg)
     seed = model.init_state()
-    pool = jnp.stack([seed] * cfg["pool_size"])
+    start = seed
+    if grown:
+        yy, xx = np.mgrid[:model.size, :model.size] - model.size // 2
+        start = jnp.where(jnp.asarray(yy**2 + xx**2 <= GROWN_RADIUS**2)[..., None], 0.5, 0.0) * jnp.ones_like(seed)
+    pool = jnp.stack([start] * cfg["pool_size"])
     target = jax.random.uniform(jax.random.PRNGKey(1), seed.shape[:2] + (4,))
     state = {"model": model, "opt": opt_state, "pool": pool}
 
@@ -459,14 +472,21 @@ def workloads(only: set[str] | None, nca_steps: int = 96):
         "cax": (lambda: cax_lenia(256, 8), 1e10 if GPU else 1e8),
     }, "FFT convolution, float32, Orbium rule (CAX: Gaussian kernel core, nnx.vmap over the batch); "
        "needs CAX_ZOO_DATA or network for our Orbium"))
-    rows.append(("train", f"growing-NCA train step, batch 8, 72^2x16, {nca_steps} NCA steps", 1, {
+    rows.append(("train", f"growing-NCA train step, batch 8, 72^2x16, {nca_steps} NCA steps (ours: MLP on every cell)", 1, {
         "ours": (lambda: ours_nca_train(nca_steps), 10.0 if GPU else 0.02),
         "cax": (lambda: cax_nca_train(nca_steps), 10.0 if GPU else 0.02),
-    }, "train steps/s, not cell-updates; paper: 64-96 steps, here fixed"))
+    }, "train steps/s, not cell-updates; paper: 64-96 steps, here fixed; pool of seeds; active_cells=0"))
     rows.append(("train", f"growing-NCA train step as above, {nca_steps} NCA steps, CAX rollout hand-unrolled (not CAX's API)", 1, {
         "ours": (lambda: ours_nca_train(nca_steps), 10.0 if GPU else 0.02),
         "cax": (lambda: cax_nca_train(nca_steps, unroll=True), 10.0 if GPU else 0.02),
     }, "CAX: Python loop over _step instead of cs(state, num_steps=...)"))
+    active = 0.15
+    rows.append(("train", f"growing-NCA train step, {nca_steps} NCA steps, pool of grown states (ours: active_cells={active}, the recipe's), "
+                 "CAX rollout hand-unrolled", 1, {
+        "ours": (lambda: ours_nca_train(nca_steps, active, grown=True), 10.0 if GPU else 0.02),
+        "cax": (lambda: cax_nca_train(nca_steps, unroll=True), 10.0 if GPU else 0.02),
+    }, f"ours: discs of radius {GROWN_RADIUS} alive (a grown image; the MLP runs where it can change the result); "
+       "CAX's cost does not depend on the states; FLOP/s fractions count the dense step's FLOPs"))
     rows.append(("train", "self-classifying-MNIST train step, batch 16, 28^2x20, 20 NCA steps (ours: live-cell lists, max_live 256)", 1, {
         "ours": (lambda: ours_mnist_train(256), 10.0 if GPU else 0.5),
         "cax": (lambda: cax_mnist_train(), 10.0 if GPU else 0.5),
@@ -489,6 +509,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated groups: life,eca,lenia,train (train runs "
                         "by default only on a GPU)")
+    parser.add_argument("--match", help="only the rows whose workload contains this text")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--nca-steps", type=int, default=96, help="NCA steps per training rollout")
     parser.add_argument("--json", help="write the rows to this file")
@@ -508,6 +529,8 @@ def main(argv=None) -> int:
     print("|" + "---|" * len(header))
     results, eca_ours = [], {}
     for group, name, cells, impls, note in workloads(only, args.nca_steps):
+        if args.match and args.match not in name:
+            continue
         rates, flops = {}, None
         for impl, (factory, guess) in impls.items():
             try:

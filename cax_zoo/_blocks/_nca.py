@@ -92,6 +92,29 @@ def alive_mask(
     return jnp.max(jnp.stack(views), axis=0) > threshold
 
 
+def update_draws(
+    key: PRNGKeyArray,
+    spatial_shape: tuple[int, ...],
+    num_channels: int,
+    fire_rate: float,
+    residual_noise: float = 0.0,
+    dtype=jnp.float32,
+) -> tuple[Float[Array, "*spatial 1"] | None, Float[Array, "*spatial C"] | None]:
+    """The random draws of one stochastic update of a grid: the fire mask ``(*spatial, 1)``
+    (None when ``fire_rate >= 1``) and the residual noise ``(*spatial, num_channels)`` (None
+    when ``residual_noise`` is 0). With noise, ``key`` is split into a fire key and a noise
+    key; without, ``key`` draws the fire mask itself. :func:`stochastic_update` draws
+    through this, so any path that calls it with the same key draws the same cells."""
+    noise = None
+    if residual_noise > 0.0:
+        key, k_noise = jax.random.split(key)
+        noise = residual_noise * jax.random.normal(k_noise, tuple(spatial_shape) + (num_channels,), dtype)
+    fire = None
+    if fire_rate < 1.0:
+        fire = jax.random.bernoulli(key, fire_rate, tuple(spatial_shape) + (1,)).astype(dtype)
+    return fire, noise
+
+
 def stochastic_update(
     state: Float[Array, "*spatial C"],
     delta: Float[Array, "*spatial C"],
@@ -104,15 +127,11 @@ def stochastic_update(
 
     With ``key=None`` (or ``fire_rate >= 1``) every cell updates. ``residual_noise > 0``
     (with a key) adds Gaussian noise of that standard deviation to every cell's ``delta``
-    before the fire mask (Randazzo et al. 2020): ``key`` is then split into a fire key and
-    a noise key; with no noise ``key`` draws the fire mask itself, as it always has.
+    before the fire mask (Randazzo et al. 2020). The draws are :func:`update_draws`'.
     """
     if key is None:
         return state + delta
-    if residual_noise > 0.0:
-        key, k_noise = jax.random.split(key)
-        delta = delta + residual_noise * jax.random.normal(k_noise, delta.shape, delta.dtype)
-    if fire_rate >= 1.0:
-        return state + delta
-    fire = jax.random.bernoulli(key, fire_rate, state.shape[:-1] + (1,))
-    return state + delta * fire.astype(delta.dtype)
+    fire, noise = update_draws(key, state.shape[:-1], delta.shape[-1], fire_rate, residual_noise, delta.dtype)
+    if noise is not None:
+        delta = delta + noise
+    return state + delta if fire is None else state + delta * fire

@@ -37,6 +37,7 @@ KNOWN_RANGES: dict[str, tuple[float, float]] = {
     "max_live": (0, 1 << 24), "rollout_min": (1, 1 << 20), "rollout_max": (1, 1 << 20),
     "lr_decay": (0.0, 1.0), "damage": (0, 1 << 16), "hidden_units": (1, 1 << 16),
     "num_channels": (1, 4096), "target_size": (1, 4096), "padding": (0, 4096),
+    "active_cells": (0.0, 1.0),
 }
 
 
@@ -206,7 +207,7 @@ INVOKED_AS: contextvars.ContextVar[str | None] = contextvars.ContextVar("cax_zoo
 
 
 # keys that say how a run is executed, not what it trains: a --config on --resume may change them
-RUNTIME_KEYS = ("devices",)
+RUNTIME_KEYS = ("devices", "active_cells")
 
 
 def resolve_resume(run: RecipeRun, saved_config: Mapping[str, Any], given: list[str]) -> None:

@@ -9,9 +9,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Int, PRNGKeyArray
 
+from .._nca._active_cells import active_cell_steps, check_active_cells
+from .._validation import check_float
+
 
 def rollout_up_to(model: Any, batch: Array, num_steps: Int[Array, ""] | int, max_steps: int,
-                  key: PRNGKeyArray, *, remat: bool = True) -> Array:
+                  key: PRNGKeyArray, *, remat: bool = True, active_cells: float = 0.0) -> Array:
     """Every state of ``batch`` ``(B, ...)`` after ``num_steps`` (traced, at most the static
     ``max_steps``, the scan's length) steps of ``model``; later steps leave the states as
     they are. Step ``t`` draws state ``i``'s randomness from
@@ -21,11 +24,22 @@ def rollout_up_to(model: Any, batch: Array, num_steps: Int[Array, ""] | int, max
     computed and discarded. ``remat=True`` recomputes each step's activations in the
     backward pass instead of storing them: on a CPU, less memory traffic outweighs the
     extra forward pass for grid NCAs (a 72x72x16 growing NCA trains about 10 % faster).
-    Neither changes the result."""
+    Neither changes the result.
+
+    ``active_cells`` > 0 runs each step's MLP only on the cells whose update can reach the
+    result, up to that fraction of the batch's cells (:func:`~cax_zoo.nca.active_cell_steps`;
+    NCAs with an :class:`~cax_zoo.nca.NCAUpdate` and a neighbourhood alive mask): the same
+    states and gradients, to float rounding."""
     b = batch.shape[0]
+    active_cells = check_float("active_cells", active_cells, minimum=0.0, maximum=1.0)
+    if active_cells > 0:
+        check_active_cells(model)
 
     def step_all(states, k):
-        return jax.vmap(lambda x, kk: model.step(x, key=kk))(states, jax.random.split(k, b))
+        keys = jax.random.split(k, b)
+        if active_cells > 0:
+            return active_cell_steps(model, states, keys, capacity=active_cells)
+        return jax.vmap(lambda x, kk: model.step(x, key=kk))(states, keys)
 
     if remat:
         step_all = jax.checkpoint(step_all)
