@@ -6,6 +6,11 @@ A recipe (``recipes/<name>.py``) is a ``make_train_step`` plus a ``main`` built 
 """
 
 from ._training._driver import Trained as Trained, drive as drive, finish as finish
+from ._validation import (  # one-line ConfigErrors for a recipe's own config fields
+    check_choice as check_choice,
+    check_float as check_float,
+    check_int as check_int,
+)
 from ._training._card import (
     CardResult as CardResult,
     CardSpec as CardSpec,

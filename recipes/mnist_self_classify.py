@@ -51,8 +51,9 @@ import numpy as np
 from cax_zoo import ConfigError, SelfClassifyingMNIST
 from cax_zoo.mnist import NUM_CLASSES, evaluate, live_cells, load_mnist, sparse_step
 from cax_zoo.training import (
-    RecipeRun, begin, constrain_leading, constrain_replicated, data_mesh, drive, finish, initial_model, key_data,
-    make_optimizer, model_card, parse_recipe_args, pool_sample, pool_update, replicate, run_main,
+    RecipeRun, begin, check_choice, check_float, constrain_leading, constrain_replicated, data_mesh, drive, finish,
+    initial_model, key_data, make_optimizer, model_card, parse_recipe_args, pool_sample, pool_update, replicate,
+    run_main,
 )
 
 SIDE = 28
@@ -123,21 +124,13 @@ def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
                           f"batch_size ({cfg['batch_size']})")
     if cfg["batch_size"] > cfg["pool_size"]:
         raise ConfigError(f"batch_size ({cfg['batch_size']}) must not exceed pool_size ({cfg['pool_size']})")
-    _choice("loss", cfg["loss"], LOSSES)
-    _choice("loss_at", cfg["loss_at"], LOSS_AT)
-    noise = cfg["residual_noise"]
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
-        raise ConfigError(f"residual_noise must be a number in [0, 1], got {noise!r}")
+    check_choice("loss", cfg["loss"], LOSSES)
+    check_choice("loss_at", cfg["loss_at"], LOSS_AT)
+    check_float("residual_noise", cfg["residual_noise"], minimum=0.0, maximum=1.0)
     v = cfg["val_size"]
     if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MNIST_TRAIN // 2:
         raise ConfigError(f"val_size must be an integer in [0, {MNIST_TRAIN // 2}], got {v!r}")
     return cfg
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-    return value
 
 
 SPLIT_NOTE = ("Settings are chosen on the validation split (the last `val_size` MNIST training digits, held "
@@ -213,8 +206,8 @@ def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
     b, t = cfg["batch_size"], cfg["rollout_steps"]
     n_reseed, n_mutate = cfg["reseed"], cfg["mutate"]
     max_live = cfg.get("max_live", 0)
-    loss_kind = _choice("loss", cfg["loss"], LOSSES)
-    every = _choice("loss_at", cfg["loss_at"], LOSS_AT) == "every"
+    loss_kind = check_choice("loss", cfg["loss"], LOSSES)
+    every = check_choice("loss_at", cfg["loss_at"], LOSS_AT) == "every"
 
     @eqx.filter_jit
     def train_step(model, opt_state, pool, images, labels, key):

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
+from ..._blocks._nca import update_draws
 from ..._errors import ConfigError
 from ._images import SIDE
 from ._model import NUM_CLASSES, SelfClassifyingMNIST
@@ -93,10 +94,9 @@ def batch_fire_masks(key: PRNGKeyArray, *, num_steps: int, batch_size: int, leng
     into one per digit, a Bernoulli draw of shape ``(L, 1)`` per digit (``noisy``: a model
     with residual noise, whose step splits that key into a fire key and a noise key)."""
 
-    def one_digit(kk):
-        if noisy:
-            kk = jax.random.split(kk)[0]
-        return jax.random.bernoulli(kk, fire_rate, (length, 1))[:, 0]
+    def one_digit(kk):  # the step's own draw (its unused noise is compiled away)
+        fire, _ = update_draws(kk, (length,), 1, fire_rate, 1.0 if noisy else 0.0)
+        return jnp.ones((length,), bool) if fire is None else fire[:, 0] > 0
 
     def one_step(k):
         keys = jax.random.split(k, batch_size)
@@ -129,17 +129,16 @@ def packed_rollout(model: SelfClassifyingMNIST, nbr: Int[Array, "N 9"], nbr_grey
         rows = jnp.concatenate([hidden, jnp.zeros((1, c1), hidden.dtype)], axis=0)
         return jnp.concatenate([ng[..., None], rows[nb]], axis=-1)  # (M, 9, C)
 
+    def noised(delta, k):
+        return delta + sigma * jax.random.normal(k, delta.shape, delta.dtype) if noisy else delta
+
     def firing_only(hidden, f, k):
         idx = jnp.nonzero(f, size=capacity, fill_value=n)[0]
-        delta = model.cell_delta(patches(hidden, nbr_ext[idx], grey_ext[idx]))
-        if noisy:
-            delta = delta + sigma * jax.random.normal(k, delta.shape, delta.dtype)
+        delta = noised(model.cell_delta(patches(hidden, nbr_ext[idx], grey_ext[idx])), k)
         return hidden.at[idx].add(delta, mode="drop")
 
     def every_cell(hidden, f, k):
-        delta = model.cell_delta(patches(hidden, nbr, nbr_grey))
-        if noisy:
-            delta = delta + sigma * jax.random.normal(k, delta.shape, delta.dtype)
+        delta = noised(model.cell_delta(patches(hidden, nbr, nbr_grey)), k)
         return hidden + delta * f[:, None].astype(delta.dtype)
 
     def body(hidden, xs):
