@@ -4,6 +4,7 @@
     python benchmarks/run.py --only life,eca # a subset
     python benchmarks/run.py --only train --match "grown states"   # rows whose workload contains a text
     python benchmarks/run.py --json out.json # also write the rows
+    python benchmarks/run.py --only floors   # FLOPs the 1D-ARC and MNIST evaluations cannot avoid
 
 Needs the ``bench`` extra for the peers (``pip install -e .[bench]``: cax, cellpylib); a
 missing peer shows as ``n/a``. Each number is cell-updates per second (state cells x
@@ -446,6 +447,85 @@ def cax_mnist_train(unroll: bool = False):
     return run
 
 
+# ---------------------------------------------------------------- FLOP floors of two evaluations
+def step_flops(model, states, grad: bool) -> float:
+    """FLOPs of one NCA step of ``model`` on each state of the batch ``states``
+    ``(B, *spatial, C)``: forward, or with ``grad`` forward and backward to the parameters
+    and the state (what each step of a differentiated rollout costs)."""
+    keys = jax.random.split(jax.random.PRNGKey(0), states.shape[0])
+
+    def step_loss(m, s, k):
+        return jnp.sum(jax.vmap(lambda x, kk: m.step(x, key=kk))(s, k))
+
+    if grad:
+        return step_grad_flops(model, step_loss, states, keys)
+    import equinox as eqx
+
+    return xla_flops(eqx.filter_jit(step_loss), model, states, keys)
+
+
+def arc1d_eval_floor(data=None) -> dict:
+    """FLOPs that ``cax-zoo eval arc1d_nca`` (instances 21-29, the card's clean split, the
+    model's defaults) cannot avoid without changing its predictions, per task: each of
+    ``restarts`` fine-tunings runs ``ttt_steps`` Adam steps, each the forward and backward
+    pass of ``steps`` NCA steps over the task's demonstration rows, then ``votes`` forward
+    rollouts of each test input. One NCA step's cost per cell comes from XLA's cost analysis
+    of a row of 36 cells (the cost is linear in the length) and counts each row's real cells
+    only, not the padding of its length bucket; the loss, the optimiser and the readout are
+    left out."""
+    from cax_zoo.arc1d import initial_states, load_arc1d
+
+    model = cax_zoo.load("arc1d_nca")
+    tasks = load_arc1d(data, indices=range(21, 30))
+    votes, length = 16, 36  # candidates()'s default votes; the common length bucket
+    states = initial_states(jnp.zeros((1, length), jnp.int32), jnp.ones((1, length), bool), model.hidden)
+    per_cell = {grad: step_flops(model, states, grad) / length for grad in (False, True)}
+    total = 0.0
+    for t in tasks:
+        train = model.ttt_steps * sum(len(x) for x, _ in t.train) * model.default_steps * per_cell[True]
+        test = votes * sum(len(x) for x, _ in t.test) * model.default_steps * per_cell[False]
+        total += model.ttt_restarts * (train + test)
+    return {"evaluation": f"cax-zoo eval arc1d_nca, per task ({len(tasks)} tasks of instances 21-29)",
+            "flops": total / len(tasks), "target_s": 0.5,
+            "note": f"{model.ttt_restarts} restarts x {model.ttt_steps} Adam steps x {model.default_steps} NCA steps "
+                    f"(forward and backward) over the demonstrations' cells, plus {votes} votes per test input; "
+                    f"{per_cell[True]:,.0f} FLOPs per cell-step with its gradient"}
+
+
+def mnist_eval_floor(data=None, steps: int = 200) -> dict:
+    """FLOPs that ``cax-zoo eval mnist_self_classify`` (10,000 test digits to step
+    ``steps``) cannot avoid without changing its votes: one NCA step's cost on a 28x28 grid
+    (XLA's cost analysis) scaled to the cells that fire on a step, the live cells (grey above
+    the alive threshold) times the fire rate."""
+    from cax_zoo.mnist import load_mnist
+
+    model = cax_zoo.load("mnist_self_classify")
+    images, _ = load_mnist("test", data=data)
+    live = float(np.mean(np.sum(images / 255.0 > model.alive_threshold, axis=(1, 2))))
+    grid = model.init_state(batch_size=1)
+    dense = step_flops(model, grid, grad=False)
+    cells = grid.shape[1] * grid.shape[2]
+    total = len(images) * steps * dense * (live / cells) * model.fire_rate
+    return {"evaluation": f"cax-zoo eval mnist_self_classify, {len(images):,} digits to step {steps}",
+            "flops": total, "target_s": 30.0,
+            "note": f"{live:.1f} live cells of {cells} per digit, fire rate {model.fire_rate}; "
+                    f"{dense / cells:,.0f} FLOPs per cell-step"}
+
+
+def print_floors(peak_gflops: float, data=None) -> list[dict]:
+    """The FLOP floors of the two evaluations against their targets, at the matmul's rate."""
+    print("\n| evaluation | FLOPs it needs | floor at the matmul's FLOP/s | target | target / floor | note |")
+    print("|---|---|---|---|---|---|")
+    rows = []
+    for floor in (arc1d_eval_floor, mnist_eval_floor):
+        row = floor(data)
+        row["floor_s"] = row["flops"] / (peak_gflops * 1e9)
+        print(f"| {row['evaluation']} | {row['flops']:.3g} | {row['floor_s']:.2f} s | {row['target_s']:g} s | "
+              f"{row['target_s'] / row['floor_s']:.2f} | {row['note']} |", flush=True)
+        rows.append(row)
+    return rows
+
+
 # ---------------------------------------------------------------- workloads
 def workloads(only: set[str] | None, nca_steps: int = 96):
     """(group, name, cells per step, {impl: (factory, rate guess)}, note)."""
@@ -507,8 +587,8 @@ def workloads(only: set[str] | None, nca_steps: int = 96):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="comma-separated groups: life,eca,lenia,train (train runs "
-                        "by default only on a GPU)")
+    parser.add_argument("--only", help="comma-separated groups: life,eca,lenia,train,floors (train runs "
+                        "by default only on a GPU; floors: the FLOP floors of the 1D-ARC and MNIST evaluations)")
     parser.add_argument("--match", help="only the rows whose workload contains this text")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--nca-steps", type=int, default=96, help="NCA steps per training rollout")
@@ -573,10 +653,11 @@ def main(argv=None) -> int:
         if group == "train":
             entry.update(flops_per_step=flops, matmul_fraction=fraction)
         results.append(entry)
+    floors = print_floors(peak) if only is None or "floors" in only else []
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"jax": _version("jax"), "backend": jax.default_backend(), "matmul_gflops": peak,
-                       "rows": results}, f, indent=2)
+                       "rows": results, "floors": floors}, f, indent=2)
     return 0
 
 
