@@ -69,10 +69,12 @@ def train_loop(
             if done % checkpoint_every == 0 or done == end:
                 save(done)
     except KeyboardInterrupt:
+        bar.close()
         if done > start_step:
             save(done)
-        bar.close()
-        print(f"\ninterrupted at step {done}; checkpoint saved in {checkpoint_dir} (resume with --resume)")
+            print(f"\ninterrupted at step {done}; checkpoint saved in {checkpoint_dir} (resume with --resume)")
+        else:
+            print(f"\ninterrupted before step {start_step + 1} ended; nothing new to checkpoint")
         raise
     finally:
         bar.close()
