@@ -34,7 +34,7 @@ from cax_zoo import ConfigError, SelfAutoencodingMNIST
 from cax_zoo.mnist import load_mnist
 from cax_zoo.self_autoencoding_mnist import reconstruct, resize_digits, upsample
 from cax_zoo.training import (
-    config_differences,
+    check_int, config_differences,
     RecipeRun, begin, drive, finish, initial_model, key_data, make_optimizer, model_card, order_by_loss,
     parse_recipe_args, pool_sample, pool_update, replace_first, run_main,
 )
@@ -90,9 +90,7 @@ def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
                           f"got {cfg['rollout_steps']}")
     if cfg["batch_size"] > cfg["pool_size"]:
         raise ConfigError(f"batch_size ({cfg['batch_size']}) must not exceed pool_size ({cfg['pool_size']})")
-    fresh = cfg["fresh"]
-    if isinstance(fresh, bool) or not isinstance(fresh, int) or not 1 <= fresh <= cfg["batch_size"]:
-        raise ConfigError(f"fresh must be an integer in [1, batch_size={cfg['batch_size']}], got {fresh!r}")
+    check_int("fresh", cfg["fresh"], minimum=1, maximum=cfg["batch_size"])  # at most the batch
     if cfg["val_limit"] > NUM_VALIDATION:
         raise ConfigError(f"val_limit must be at most {NUM_VALIDATION} (the held-out digits), got {cfg['val_limit']}")
     for name, lo, hi in (("lr", 0.0, 10.0), ("lr_decay", 0.0, 1.0)):
