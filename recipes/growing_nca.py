@@ -7,7 +7,9 @@
 The paper's "regenerating" experiment: a pool of states; each iteration samples a batch,
 sorts it by loss, replaces the worst sample with the seed and damages the best ones with
 a random disc, runs 64-96 steps, and minimises the RGBA mean squared error to the target
-at the last step.
+at the last step. With ``damage=0`` it is the paper's "persistent" experiment (the pool,
+no damage); the lizard trained so is released as ``growing_nca/lizard_persistent``
+(``cax-zoo train growing_nca/lizard_persistent``, recipes/growing_nca_persistent.py).
 
 The release ships the exact target (``target.png``), the loss curve (``training.png``)
 and a grow / cut / regrow ``preview.gif``. An emoji target is read from a release's
@@ -38,6 +40,7 @@ from cax_zoo.training import (
     rgba_mse, rollout_up_to, run_main,
 )
 
+PERSISTENT = "growing_nca/lizard_persistent"  # the lizard of the persistent experiment (damage 0)
 PAPER = "Mordvintsev, Randazzo, Niklasson & Levin 2020, Distill, 'Growing Neural Cellular Automata'"
 
 FULL: dict[str, Any] = {
@@ -138,11 +141,12 @@ def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
 
 def _release_folders(run: RecipeRun) -> list[Path]:
     """Release folders whose ``target.png`` may hold this run's emoji target: the
-    pretrained model's (``--init pretrained``), then the shipped one of ``run.name``."""
+    pretrained model's (``--init pretrained``), the shipped one of ``run.name``, then the
+    shipped lizard's."""
     folders = []
     if run.init == "pretrained" and run.pretrained is not None and Path(run.pretrained).is_dir():
         folders.append(Path(run.pretrained))
-    for name in dict.fromkeys([run.pretrained or run.name, run.name]):
+    for name in dict.fromkeys([run.pretrained or run.name, run.name, "growing_nca/lizard"]):
         if name and name in cax_zoo.list_models(pretrained=True):
             folders.append(cax_zoo.weights_root() / name)
     return folders
@@ -183,7 +187,8 @@ def train(run: RecipeRun) -> int:
     begin(run)
     cfg = check_config(run.config)
     mesh = data_mesh(cfg.get("devices", 1), divides={"batch_size": cfg["batch_size"], "pool_size": cfg["pool_size"]})
-    name = "growing_nca/lizard" if run.options.target is None and run.options.emoji == LIZARD else "growing_nca"
+    lizard = run.options.target is None and run.options.emoji == LIZARD
+    name = (PERSISTENT if cfg["damage"] == 0 else "growing_nca/lizard") if lizard else "growing_nca"
     if run.name != name:
         run.name = name
     target_np, target_desc, target_about = _target(run, cfg)
@@ -241,7 +246,8 @@ def train(run: RecipeRun) -> int:
     return 0
 
 
-def _add_arguments(parser) -> None:
+def add_arguments(parser) -> None:
+    """The recipe's own options: ``--target`` and ``--emoji``."""
     parser.add_argument("--target", default=None, metavar="PATH.png", help="grow your own RGBA image")
     parser.add_argument("--emoji", default=LIZARD, help="the emoji to grow (default the lizard U+1F98E)")
 
@@ -249,7 +255,7 @@ def _add_arguments(parser) -> None:
 def main(argv: list[str] | None = None) -> int:
     return run_main(train, lambda: parse_recipe_args(
         argv, name="growing_nca/lizard", description=__doc__.splitlines()[0], full=FULL, smoke=SMOKE,
-        add_arguments=_add_arguments))
+        add_arguments=add_arguments))
 
 
 if __name__ == "__main__":

@@ -183,3 +183,25 @@ def test_cli_gif_grows_is_cut_and_regrows(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "cax_zoo", "run", "life", "--steps", "10", "--damage-at", "5",
                           "--out", str(tmp_path / "x.gif")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no damage hook" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_persistent_lizard_trains_and_releases_under_its_own_name(tmp_path):
+    """``cax-zoo train growing_nca/lizard_persistent``: the recipe with damage 0, released
+    under its own name; asked for damage it is the regenerating lizard again."""
+    from cax_zoo._cli import main
+    from recipes import growing_nca_persistent as persistent
+
+    assert persistent.FULL == {**recipe.FULL, "damage": 0}
+    out = tmp_path / "p"
+    assert main(["train", "growing_nca/lizard_persistent", "--smoke", "--no-progress", "--out", str(out)]) == 0
+    folder = out / "growing_nca" / "lizard_persistent"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["name"] == "growing_nca/lizard_persistent" and (folder / "target.png").is_file()
+    card = (folder / "README.md").read_text()
+    assert "cax-zoo train growing_nca/lizard_persistent --smoke" in card and '"damage": 0' in card
+    m = cax_zoo.load_pretrained(folder)
+    assert isinstance(m, GrowingNCA) and m.size == 12
+    assert main(["train", "growing_nca/lizard_persistent", "--smoke", "--no-progress", "--out", str(tmp_path / "d"),
+                 "--config", "damage=1"]) == 0
+    assert (tmp_path / "d" / "growing_nca" / "lizard" / "config.json").is_file()
+    assert not (tmp_path / "d" / "growing_nca" / "lizard_persistent").exists()

@@ -188,7 +188,7 @@ def test_lizard_run_and_fine_tune_target_without_the_font(tmp_path, no_emoji_fon
     def run(*args):
         return parse_recipe_args(["--smoke", "--out", str(tmp_path / "ft"), "--init", "pretrained", *args],
                                  name="growing_nca/lizard", description="x", full=recipe.FULL, smoke=recipe.SMOKE,
-                                 add_arguments=recipe._add_arguments)
+                                 add_arguments=recipe.add_arguments)
 
     r = run("--config", "target_size=24", "--config", "padding=8")
     target, desc, about = recipe._target(r, r.config)

@@ -165,6 +165,24 @@ def lizard(**config) -> GrowingNCA:
     return GrowingNCA(**config)
 
 
+def _evaluate_lizard_persistent(model, **kw):
+    """The persistent lizard's evaluation, on the target its release ships (``target.png``)."""
+    from ..._weights import release_folder
+    from ._evaluate import evaluate
+
+    return evaluate(model, **{"release": release_folder("growing_nca/lizard_persistent"), **kw})
+
+
+@register("growing_nca/lizard_persistent",
+          description="Growing NCA trained to grow the lizard emoji and keep it (a pool, no damage)",
+          tags=("neural", "2d", "morphogenesis"),
+          paper="Mordvintsev et al. 2020, Distill, 'Growing Neural Cellular Automata' (the persistent experiment)",
+          recipe="recipes.growing_nca_persistent", evaluate=_evaluate_lizard_persistent)
+def lizard_persistent(**config) -> GrowingNCA:
+    """The lizard (U+1F98E) persistent model's architecture (weights from weights/)."""
+    return GrowingNCA(**config)
+
+
 def _evaluate_lizard_es(model, **kw):
     """The ES lizard's evaluation: :func:`_evaluate` on the ``target.png`` its release
     ships, at the target size and padding that file records."""
