@@ -159,9 +159,9 @@ def test_shipped_target_png_is_the_training_target():
     from cax_zoo.growing_nca import LIZARD, TARGET_FILE, emoji_target, read_target_png
 
     x, about = read_target_png(cax_zoo.weights_root() / "growing_nca" / "lizard" / TARGET_FILE)
-    assert about == {"emoji": LIZARD, "target_size": 24, "padding": 8}
-    target = emoji_target(LIZARD, size=24, padding=8)  # the current emoji rendering path
-    assert x.dtype == np.float32 and x.shape == (40, 40, 4)
+    assert about == {"emoji": LIZARD, "target_size": 40, "padding": 16}
+    target = emoji_target(LIZARD, size=40, padding=16)  # the current emoji rendering path
+    assert x.dtype == np.float32 and x.shape == (72, 72, 4)
     assert x.tobytes() == target.tobytes()  # bit for bit
 
 
@@ -169,9 +169,9 @@ def test_lizard_eval_without_the_font_reproduces_the_card(tmp_path, no_emoji_fon
     folder = cax_zoo.weights_root() / "growing_nca" / "lizard"
     recorded = json.loads((folder / "config.json").read_text())["metrics"]
     out = tmp_path / "m.json"
-    assert main(["eval", "growing_nca/lizard", "--json", str(out)]) == 0  # no --steps: the card's 64
+    assert main(["eval", "growing_nca/lizard", "--json", str(out)]) == 0  # no --steps: the card's 96
     metrics = json.loads(out.read_text())
-    assert metrics["steps"] == recorded["steps"] == 64
+    assert metrics["steps"] == recorded["steps"] == 96
     for k in ("loss", "loss_after_damage", "loss_after_regrow"):
         assert metrics[k] == pytest.approx(recorded[k], rel=1e-5), k
     card = (folder / "README.md").read_text()
@@ -190,13 +190,13 @@ def test_lizard_run_and_fine_tune_target_without_the_font(tmp_path, no_emoji_fon
                                  name="growing_nca/lizard", description="x", full=recipe.FULL, smoke=recipe.SMOKE,
                                  add_arguments=recipe.add_arguments)
 
-    r = run("--config", "target_size=24", "--config", "padding=8")
+    r = run("--config", "target_size=40", "--config", "padding=16")
     target, desc, about = recipe._target(r, r.config)
     shipped, _ = read_target_png(cax_zoo.weights_root() / "growing_nca" / "lizard" / "target.png")
-    assert target.tobytes() == shipped.tobytes() and about["target_size"] == 24
+    assert target.tobytes() == shipped.tobytes() and about["target_size"] == 40
     # another size needs the font: the one-line error says which config the shipped target has
     r = run()
-    with pytest.raises(cax_zoo.DataError, match="target_size=24 --config padding=8") as e:
+    with pytest.raises(cax_zoo.DataError, match="target_size=40 --config padding=16") as e:
         recipe._target(r, r.config)
     assert "\n" not in str(e.value)
 
