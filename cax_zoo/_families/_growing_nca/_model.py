@@ -38,12 +38,18 @@ def _evaluate(model, **kw):
     return evaluate(model, **kw)
 
 
-def _evaluate_lizard(model, **kw):
-    """The lizard's evaluation, on the target its release ships (``target.png``)."""
-    from ..._weights import release_folder
-    from ._evaluate import evaluate
+def _release_evaluation(name: str):
+    """The evaluation of the released model ``name``, on the target its release ships
+    (``target.png``)."""
 
-    return evaluate(model, **{"release": release_folder("growing_nca/lizard"), **kw})
+    def evaluate_release(model, **kw):
+        from ..._weights import release_folder
+        from ._evaluate import evaluate
+
+        return evaluate(model, **{"release": release_folder(name), **kw})
+
+    return evaluate_release
+
 
 
 CARD = CardSpec(
@@ -159,25 +165,17 @@ def to_rgb(state: Any) -> Any:
 @register("growing_nca/lizard", description="Growing NCA trained to grow and regenerate the lizard emoji",
           tags=("neural", "2d", "morphogenesis", "pretrained"),
           paper="Mordvintsev et al. 2020, Distill, 'Growing Neural Cellular Automata'",
-          recipe="recipes.growing_nca", evaluate=_evaluate_lizard)
+          recipe="recipes.growing_nca", evaluate=_release_evaluation("growing_nca/lizard"))
 def lizard(**config) -> GrowingNCA:
     """The lizard (U+1F98E) regenerating model's architecture (weights from weights/)."""
     return GrowingNCA(**config)
-
-
-def _evaluate_lizard_persistent(model, **kw):
-    """The persistent lizard's evaluation, on the target its release ships (``target.png``)."""
-    from ..._weights import release_folder
-    from ._evaluate import evaluate
-
-    return evaluate(model, **{"release": release_folder("growing_nca/lizard_persistent"), **kw})
 
 
 @register("growing_nca/lizard_persistent",
           description="Growing NCA trained to grow the lizard emoji and keep it (a pool, no damage)",
           tags=("neural", "2d", "morphogenesis"),
           paper="Mordvintsev et al. 2020, Distill, 'Growing Neural Cellular Automata' (the persistent experiment)",
-          recipe="recipes.growing_nca_persistent", evaluate=_evaluate_lizard_persistent)
+          recipe="recipes.growing_nca_persistent", evaluate=_release_evaluation("growing_nca/lizard_persistent"))
 def lizard_persistent(**config) -> GrowingNCA:
     """The lizard (U+1F98E) persistent model's architecture (weights from weights/)."""
     return GrowingNCA(**config)
