@@ -21,8 +21,10 @@ from ._data._arc1d import (
     random_colour_permutation as random_colour_permutation,
 )
 from ._data._arc1d_baselines import (
+    ARC_VSA_OVERALL as ARC_VSA_OVERALL,
     CAX_NCA_OVERALL as CAX_NCA_OVERALL,
     CAX_NCA_PER_TYPE as CAX_NCA_PER_TYPE,
+    GPT4_OBJECT_OVERALL as GPT4_OBJECT_OVERALL,
     GPT4_OVERALL as GPT4_OVERALL,
     GPT4_PER_TYPE as GPT4_PER_TYPE,
     SOURCES as SOURCES,

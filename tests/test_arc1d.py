@@ -300,3 +300,13 @@ def test_published_baselines_cover_every_task_type():
     # CAX's Table 2 totals are the mean over the 18 types (GPT-4 exactly; NCA 60.11 -> 60.12)
     assert abs(sum(pub.GPT4_PER_TYPE.values()) / 18 - pub.GPT4_OVERALL) < 0.01
     assert abs(sum(pub.CAX_NCA_PER_TYPE.values()) / 18 - pub.CAX_NCA_OVERALL) < 0.02
+
+
+def test_table_prints_every_published_system_beside_ours():
+    table = format_table({"per_task_type": {"1d_flip": 0.5, "1d_fill": 1.0}, "overall": 0.75,
+                          "n_solved": 3, "n_tasks": 4}).splitlines()
+    assert table[0].split()[:3] == ["task", "type", "ours"] and "GPT-4 obj" in table[0] and "ARC-VSA" in table[0]
+    # per type: ours, GPT-4 on grids, CAX's NCA; the object-based GPT-4 and ARC-VSA publish overall only
+    assert table[1].split() == ["1d_flip", "50.0", "70.0", "28.0", "n/a", "n/a"]
+    assert table[3].split()[:6] == ["overall", "75.0", "41.6", "60.1", "83.9", "83.1"]
+    assert all(name in "\n".join(table) for name in ("Xu et al.", "Faldor & Cully", "Joffe & Eliasmith"))
