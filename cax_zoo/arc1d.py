@@ -51,6 +51,7 @@ from ._families._arc1d_nca import (
     read_task_file as read_task_file,
     render_task as render_task,
     score as score,
+    segment_means as segment_means,
     solve as solve,
     solve_task_file as solve_task_file,
     task_arrays as task_arrays,

@@ -61,6 +61,7 @@ FULL: dict[str, Any] = {
     "radius": 2,
     "far": [],
     "pooled": True,  # cells also see the mean state of the row (81.5% vs 75.9% on 15-20)
+    "segment_pooled": False,  # cells also see the mean state of their run of one colour and its two ends
     "default_steps": 32,
     "ttt_steps": 150,
     "ttt_lr": 1e-3,
@@ -105,7 +106,7 @@ def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
 def create_model(cfg: dict[str, Any]) -> Arc1DNCA:
     """A fresh model for the recipe config ``cfg`` (parameters from ``cfg["seed"]``)."""
     return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"], far=cfg.get("far", []),
-                    pooled=cfg.get("pooled", False),
+                    pooled=cfg.get("pooled", False), segment_pooled=cfg.get("segment_pooled", False),
                     default_steps=cfg["default_steps"], ttt_steps=cfg["ttt_steps"], ttt_lr=cfg["ttt_lr"],
                     ttt_adapt=cfg["ttt_adapt"], ttt_restarts=cfg.get("ttt_restarts", 2), ttt_mirror=cfg.get("ttt_mirror", False),
                     key=jax.random.PRNGKey(cfg["seed"]))

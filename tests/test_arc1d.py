@@ -212,6 +212,69 @@ def test_pooled_feature_sees_the_whole_row_and_ignores_padding():
         Arc1DNCA(pooled="yes", key=KEY)
 
 
+def _segment_means_numpy(x, mask, state):
+    """Restatement: for each real cell, the mean of ``state`` over the real cells from one
+    before to one after its maximal run of equal colour."""
+    out = np.zeros_like(state)
+    n = len(x)
+    for i in range(n):
+        if not mask[i]:
+            continue
+        a = i
+        while a > 0 and mask[a - 1] and x[a - 1] == x[i]:
+            a -= 1
+        b = i
+        while b < n - 1 and mask[b + 1] and x[b + 1] == x[i]:
+            b += 1
+        cells = [j for j in range(max(a - 1, 0), min(b + 1, n - 1) + 1) if mask[j]]
+        out[i] = state[cells].mean(axis=0)
+    return out
+
+
+def test_segment_means_match_their_definition_and_ignore_padding():
+    import jax
+
+    from cax_zoo.arc1d import segment_means
+
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        n = int(rng.integers(3, 30))
+        x = rng.choice([0, 0, 0, 2, 5], size=n) if trial % 2 else rng.integers(0, 10, n)
+        mask = np.arange(n) < n - int(rng.integers(0, 4))
+        m = Arc1DNCA(hidden=12, features=8, key=KEY)
+        state = np.array(m.initial_state(x, mask))
+        state[:, 11:] = rng.normal(size=(n, 12)) * mask[:, None]
+        got = np.asarray(jax.jit(segment_means, static_argnums=1)(state, 10))
+        np.testing.assert_allclose(got, _segment_means_numpy(x, mask, state), rtol=1e-5, atol=1e-6)
+    # an object's cells all see its two colours and its ends; no cell of another object does
+    x = np.array([0, 0, 4, 7, 7, 7, 0, 0, 3, 3, 0])
+    s = np.asarray(segment_means(m.initial_state(x), 10))
+    assert np.allclose(s[3:6, 4], 0.2) and np.allclose(s[3:6, 0], 0.2) and np.all(s[8:10, 7] == 0)
+
+
+def test_segment_pooled_model_sees_its_object_at_once_and_keeps_old_configs():
+    import equinox as eqx
+    import jax
+
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3, segment_pooled=True, key=jax.random.PRNGKey(1))
+    assert m.perceive.weight.shape == (8, (5 + 1) * m.num_channels)
+    assert Arc1DNCA(**m.config(), key=KEY).config() == m.config()
+    old = {k: v for k, v in cax_zoo.load("arc1d_nca").config().items() if k != "segment_pooled"}
+    assert Arc1DNCA(**old, key=KEY).segment_pooled is False
+    w2 = m.update.mlp.weights[0]
+    m = eqx.tree_at(lambda m: m.update.mlp.weights[0], m, jax.random.normal(jax.random.PRNGKey(2), w2.shape))
+    one = lambda row: np.asarray(m.step(m.initial_state(row)))
+    # the far end of a 12-cell object changes the first cell of the object in one step ...
+    x = np.array([0, 2] + [6] * 12 + [0, 0, 0, 5, 0, 0])
+    y = x.copy()
+    y[13] = 8
+    assert not np.allclose(one(x)[2], one(y)[2])
+    # ... but not a cell whose own segment (widened by one) and window leave it out
+    assert np.allclose(one(x)[18], one(y)[18])
+    with pytest.raises(cax_zoo.ConfigError, match="segment_pooled"):
+        Arc1DNCA(segment_pooled=1, key=KEY)
+
+
 def test_mirrored_restarts_predict_the_mirror_image_and_reverse_it_back():
     import equinox as eqx
     import jax

@@ -11,6 +11,7 @@ from ._model import (
     RowPerceive as RowPerceive,
     initial_states as initial_states,
     logits as logits,
+    segment_means as segment_means,
 )
 from ._score import evaluate as evaluate, format_table as format_table, score as score
 from ._solve import (

@@ -5,8 +5,9 @@ row, same length) and a test input. A cell of the NCA holds the one-hot colour o
 (10 channels, fixed), a validity mask (1 channel, fixed: 0 on padding) and ``hidden``
 channels whose first 10 are the logits of the output colour. Perception
 (:class:`RowPerceive`): a window of ``2 * radius + 1`` cells (and optionally the cells at
-the distances in ``far``, and with ``pooled`` the mean state of the row's real cells, the
-same for every cell) through a dense layer + ReLU; update: a zero-initialised linear layer
+the distances in ``far``, with ``pooled`` the mean state of the row's real cells, the
+same for every cell, and with ``segment_pooled`` the mean state of the cell's run of one
+input colour and its two bounding cells) through a dense layer + ReLU; update: a zero-initialised linear layer
 added to the hidden channels of real cells (:class:`~cax_zoo.nca.NCAUpdate` from channel
 11, every cell firing, alive = the mask). It runs ``default_steps`` steps from zero hidden
 channels. ``ttt_*`` are the model's preferred test-time-training settings (:func:`solve`).
@@ -47,27 +48,52 @@ ARC_COLOURS = np.array(
 """ARC's colour palette for colours 0-9."""
 
 
+def segment_means(state: Float[Array, "L C"], mask_channel: int) -> Float[Array, "L C"]:
+    """Each cell's mean state over its *segment*: the run of consecutive real cells of its
+    input colour (channels ``0..mask_channel-1`` one-hot, ``mask_channel`` the validity
+    mask), widened by one cell on each side, so an object's cells see the object as a
+    whole and what bounds it, and a gap's cells the gap and the two ends around it.
+    Padding cells are no one's segment and get zeros."""
+    n = state.shape[0]
+    mask = state[:, mask_channel] > 0.5
+    colour = jnp.where(mask, jnp.argmax(state[:, :mask_channel], axis=-1), -1)
+    idx = jnp.arange(n)
+    starts = jnp.concatenate([jnp.ones((1,), bool), colour[1:] != colour[:-1]])
+    ends = jnp.concatenate([colour[1:] != colour[:-1], jnp.ones((1,), bool)])
+    first = jax.lax.cummax(jnp.where(starts, idx, 0))
+    last = jax.lax.cummin(jnp.where(ends, idx, n - 1), reverse=True)
+    lo, hi = jnp.maximum(first - 1, 0), jnp.minimum(last + 1, n - 1)
+    weights = mask.astype(state.dtype)[:, None]
+    sums = jnp.concatenate([jnp.zeros((1, state.shape[1]), state.dtype), jnp.cumsum(state * weights, axis=0)])
+    counts = jnp.concatenate([jnp.zeros((1,), state.dtype), jnp.cumsum(weights[:, 0])])
+    total = sums[hi + 1] - sums[lo]
+    count = counts[hi + 1] - counts[lo]
+    return jnp.where(mask[:, None], total / jnp.maximum(count, 1.0)[:, None], 0.0)
+
+
 class RowPerceive(AbstractPerceive):
     """A learned layer over each cell's window ``offsets`` of a row (zero outside), plus,
     with ``pooled``, the mean state of the row's real cells (``state[:, mask_channel]``
-    weighs them; padding-length invariant): ``relu(weight @ [window, mean] + bias)``.
-    ``weight`` ``(F, (K + pooled) * C)``, input index ``k * C + c``."""
+    weighs them; padding-length invariant), and with ``segments`` the mean state of the
+    cell's segment (:func:`segment_means`): ``relu(weight @ [window, mean, segment] +
+    bias)``. ``weight`` ``(F, (K + pooled + segments) * C)``, input index ``k * C + c``."""
 
     weight: Float[Array, "F KC"]
     bias: Float[Array, " F"]
     offsets: tuple[tuple[int], ...] = eqx.field(static=True)
     pooled: bool = eqx.field(static=True)
+    segments: bool = eqx.field(static=True)
     mask_channel: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
     num_features: int = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
 
     def __init__(self, offsets: Sequence[int], *, num_channels: int, num_features: int, pooled: bool,
-                 mask_channel: int, key: PRNGKeyArray):
+                 mask_channel: int, key: PRNGKeyArray, segments: bool = False):
         self.offsets = tuple((int(o),) for o in offsets)
-        self.pooled, self.mask_channel = pooled, mask_channel
+        self.pooled, self.segments, self.mask_channel = pooled, segments, mask_channel
         self.num_channels, self.num_features, self.num_spatial_dims = num_channels, num_features, 1
-        k = (len(self.offsets) + int(pooled)) * num_channels
+        k = (len(self.offsets) + int(pooled) + int(segments)) * num_channels
         lim = math.sqrt(6.0 / (k + num_features))
         self.weight = jax.random.uniform(key, (num_features, k), jnp.float32, -lim, lim)
         self.bias = jnp.zeros((num_features,), jnp.float32)
@@ -79,6 +105,8 @@ class RowPerceive(AbstractPerceive):
             mask = state[:, self.mask_channel : self.mask_channel + 1]
             mean = jnp.sum(state * mask, axis=0) / jnp.maximum(jnp.sum(mask), 1.0)
             window = jnp.concatenate([window, jnp.broadcast_to(mean, state.shape)], axis=-1)
+        if self.segments:
+            window = jnp.concatenate([window, segment_means(state, self.mask_channel)], axis=-1)
         return jax.nn.relu(window @ self.weight.T + self.bias)
 
 
@@ -120,6 +148,7 @@ class Arc1DNCA(AbstractNCA):
     radius: int = eqx.field(static=True)
     far: tuple[int, ...] = eqx.field(static=True)
     pooled: bool = eqx.field(static=True)
+    segment_pooled: bool = eqx.field(static=True)
     default_steps: int = eqx.field(static=True)
     ttt_steps: int = eqx.field(static=True)
     ttt_lr: float = eqx.field(static=True)
@@ -130,7 +159,8 @@ class Arc1DNCA(AbstractNCA):
     num_channels: int = eqx.field(static=True)
 
     def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
-                 far: Sequence[int] = (), pooled: bool = False, default_steps: int = 24, ttt_steps: int = 150,
+                 far: Sequence[int] = (), pooled: bool = False, segment_pooled: bool = False,
+                 default_steps: int = 24, ttt_steps: int = 150,
                  ttt_lr: float = 3e-3, ttt_adapt: str = "all", ttt_restarts: int = 2,
                  ttt_mirror: bool = False, key: PRNGKeyArray | None = None):
         self.hidden = check_int("hidden", hidden, minimum=NUM_COLOURS, maximum=MAX_CHANNELS)
@@ -142,6 +172,7 @@ class Arc1DNCA(AbstractNCA):
         self.ttt_lr = check_float("ttt_lr", ttt_lr, minimum=0.0, maximum=1.0, open_minimum=True, open_maximum=True)
         self.ttt_adapt = check_choice("ttt_adapt", ttt_adapt, TTT_ADAPT)
         self.pooled = check_bool("pooled", pooled)
+        self.segment_pooled = check_bool("segment_pooled", segment_pooled)
         self.ttt_mirror = check_bool("ttt_mirror", ttt_mirror)
         self.far = check_int_tuple("far", list(far) if isinstance(far, tuple) else far,
                                    minimum=self.radius + 1, maximum=4096, max_length=16)
@@ -151,13 +182,14 @@ class Arc1DNCA(AbstractNCA):
         r = self.radius
         offsets = [*range(-r, r + 1), *(-d for d in self.far), *self.far]
         self.perceive = RowPerceive(offsets, num_channels=c, num_features=self.features, pooled=self.pooled,
-                                    mask_channel=NUM_COLOURS, key=key)
+                                    segments=self.segment_pooled, mask_channel=NUM_COLOURS, key=key)
         self.update = NCAUpdate(CellMLP([self.features, self.hidden], key=key), fire_rate=1.0,
                                 first_channel=FIXED, alive=AliveMask(NUM_COLOURS, 0.5, neighbourhood=False))
 
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
-                "far": list(self.far), "pooled": self.pooled, "default_steps": self.default_steps,
+                "far": list(self.far), "pooled": self.pooled, "segment_pooled": self.segment_pooled,
+                "default_steps": self.default_steps,
                 "ttt_steps": self.ttt_steps, "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt,
                 "ttt_restarts": self.ttt_restarts, "ttt_mirror": self.ttt_mirror}
 
