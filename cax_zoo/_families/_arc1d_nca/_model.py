@@ -58,8 +58,9 @@ def segment_means(state: Float[Array, "L C"], mask_channel: int) -> Float[Array,
     mask = state[:, mask_channel] > 0.5
     colour = jnp.where(mask, jnp.argmax(state[:, :mask_channel], axis=-1), -1)
     idx = jnp.arange(n)
-    starts = jnp.concatenate([jnp.ones((1,), bool), colour[1:] != colour[:-1]])
-    ends = jnp.concatenate([colour[1:] != colour[:-1], jnp.ones((1,), bool)])
+    change = colour[1:] != colour[:-1]  # a segment ends at i and the next starts at i + 1
+    starts = jnp.concatenate([jnp.ones((1,), bool), change])
+    ends = jnp.concatenate([change, jnp.ones((1,), bool)])
     first = jax.lax.cummax(jnp.where(starts, idx, 0))
     last = jax.lax.cummin(jnp.where(ends, idx, n - 1), reverse=True)
     lo, hi = jnp.maximum(first - 1, 0), jnp.minimum(last + 1, n - 1)

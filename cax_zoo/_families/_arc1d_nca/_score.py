@@ -54,14 +54,14 @@ def format_table(result: dict[str, Any]) -> str:
     """Per-type accuracy (percent) beside GPT-4 on grids (Xu et al. 2023) and CAX's NCA
     (Faldor & Cully 2025), and overall beside GPT-4 with object-based representations and
     ARC-VSA, whose per-type figures are not published; 'n/a' where a figure is missing."""
-    f = lambda v: "n/a" if v is None else f"{v:5.1f}"
+    f = lambda v: "n/a" if v is None else f"{v:.1f}"
     head = ("ours", "GPT-4", "CAX NCA", "GPT-4 obj", "ARC-VSA")
     widths = [max(6, len(h)) for h in head]
     row = lambda name, cells: f"{name:<18} " + " ".join(f"{c:>{w}}" for c, w in zip(cells, widths))
     lines = [row("task type", head)]
     for t, acc in result["per_task_type"].items():
-        lines.append(row(t, [f"{100 * acc:6.1f}", f(GPT4_PER_TYPE.get(t)), f(CAX_NCA_PER_TYPE.get(t)), "n/a", "n/a"]))
-    lines.append(row("overall", [f"{100 * result['overall']:6.1f}", f(GPT4_OVERALL), f(CAX_NCA_OVERALL),
+        lines.append(row(t, [f(100 * acc), f(GPT4_PER_TYPE.get(t)), f(CAX_NCA_PER_TYPE.get(t)), "n/a", "n/a"]))
+    lines.append(row("overall", [f(100 * result["overall"]), f(GPT4_OVERALL), f(CAX_NCA_OVERALL),
                                  f(GPT4_OBJECT_OVERALL), f(ARC_VSA_OVERALL)])
                  + f"   ({result['n_solved']}/{result['n_tasks']} tasks)")
     lines.append("published figures (on the full benchmark, not only on the tasks scored here):")
