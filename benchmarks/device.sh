@@ -11,8 +11,10 @@
 #   bash benchmarks/device.sh                       # life, eca and train rows
 #   ONLY=train MATCH="grown states" bash benchmarks/device.sh
 # ONLY, MATCH, REPEAT and NCA_STEPS pass on to benchmarks/run.py; LIMIT (seconds, default
-# 540) stops the benchmark in time to return its files. The Lenia row needs the Orbium
-# pattern (CAX_ZOO_DATA), which the machine cannot download: it is left out by default.
+# 540) stops the benchmark in time to return its files. The MNIST training rows and the
+# Lenia row read data the machine cannot download: carry .data (a git-ignored copy of what
+# they need from $CAX_ZOO_DATA, e.g. `mkdir -p .data && cp -r "$CAX_ZOO_DATA/mnist" .data/`);
+# it becomes CAX_ZOO_DATA there. The Lenia row is left out by default.
 set -euo pipefail
 OUT=${OUT:-/tmp/cax_zoo_device}
 mkdir -p "$OUT"
@@ -21,6 +23,9 @@ if compgen -G ".whl/*.whl" > /dev/null; then
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 export PYTHONPATH=$PWD:$PYTHONPATH PYTHONUNBUFFERED=1
+if [ -d .data ]; then
+    export CAX_ZOO_DATA=$PWD/.data
+fi
 {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
     python3 -c "import jax; print('jax', jax.__version__, jax.devices())"
