@@ -230,8 +230,9 @@ def train(run: RecipeRun) -> int:
     print(metrics)
     card = model_card(
         f"{name}{' (smoke test)' if run.smoke else ''}",
-        summary=f"A growing neural CA trained to grow and regenerate {target_desc} from one seed "
-                f"cell on a {model.size}x{model.size} grid.",
+        summary=f"A growing neural CA trained to grow and "
+                f"{'regenerate' if cfg['damage'] else 'keep (no damage in training)'} {target_desc} "
+                f"from one seed cell on a {model.size}x{model.size} grid.",
         paper=PAPER, command=run.command, config=cfg, metrics=metrics,
         notes="Metrics: `loss` is the RGBA MSE to the target after "
               f"{cfg['rollout_max']} steps from the seed (mean of 8 runs); `loss_after_regrow` the same "

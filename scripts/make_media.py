@@ -43,6 +43,7 @@ RUNS: dict[str, list[str]] = {
     "elementary": ["--rule", "110", "--size", "96", "--steps", "64", "--seed", "0"],
     "flow_lenia": ["--size", "64", "--steps", "240", "--every", "8", "--seed", "0"],
     "growing_nca/lizard": ["--steps", "160", "--damage-at", "80", "--every", "4", "--seed", "0"],
+    "growing_nca/lizard_persistent": ["--steps", "240", "--every", "6", "--seed", "0"],
     "langton_ant": ["--size", "64", "--steps", "4000", "--every", "100"],
     "langton_ant/llrr": ["--size", "64", "--steps", "4000", "--every", "100"],
     "langton_ant/rlr": ["--size", "64", "--steps", "4000", "--every", "100"],

@@ -42,8 +42,9 @@ def test_eval_mnist_writes_the_documented_json(tmp_path, data_dir):
     steps = {"20", "50", "65", "80", "100", "200"}  # the Distill article's steps and ours
     assert set(result["accuracy_by_step"]) == set(result["agreement_by_step"]) == steps
     assert 0.0 <= result["agreement"] <= result["accuracy"]  # all live cells right implies the vote right
-    # the shipped weights: 0.9500 on all 10,000 digits (card); the first 200 give 0.93 at step 100
-    assert result["accuracy"] >= 0.85 and result["accuracy_by_step"]["200"] >= 0.85
+    # the shipped weights: 0.9658 on all 10,000 digits (card); the first 200 give 0.965 at
+    # step 100 and 0.97 at step 200
+    assert result["accuracy"] >= 0.92 and result["accuracy_by_step"]["200"] >= 0.92
     assert 0.5 <= result["pixel_accuracy"] <= 1.0
 
 

@@ -183,27 +183,28 @@ def test_shipped_weights_classify_real_digits(test_set):
     x, y = test_set
     pred = model.classify(x[:256])
     assert pred.shape == (256,)
-    # the card reports 0.9500 on all 10,000 digits; these first 256 give 0.930 (measured)
-    assert (pred == y[:256]).mean() >= 0.90
+    # the card reports 0.9658 on all 10,000 digits; these first 256 give 0.973 (measured)
+    assert (pred == y[:256]).mean() >= 0.94
     # a digit is not classified by its ink alone: an untrained model is at chance
     fresh = cax_zoo.create("mnist_self_classify", key=KEY)
     assert (fresh.classify(x[:256]) == y[:256]).mean() < 0.3
     assert model.classify(x[0]).shape == ()
 
 
-def _with_fire_rate(model, fire_rate):
-    """``model``'s parameters under another fire rate (a static field)."""
-    other = SelfClassifyingMNIST(**{**model.config(), "fire_rate": fire_rate}, key=KEY)
+def _with_static(model, **changes):
+    """``model``'s parameters under other static fields (fire rate, residual noise)."""
+    other = SelfClassifyingMNIST(**{**model.config(), **changes}, key=KEY)
     return jax.tree.unflatten(jax.tree.structure(other), jax.tree.leaves(model))
 
 
 def test_evaluate_matches_numpy_restatement_of_its_definitions(test_set):
-    """Every cell firing (fire rate 1): each digit rolled out alone, step by step, with the
-    public sparse_step; the three figures restated in numpy from the per-cell votes."""
+    """Every cell firing (fire rate 1) and no residual noise, so nothing is drawn: each digit
+    rolled out alone, step by step, with the public sparse_step; the three figures restated
+    in numpy from the per-cell votes."""
     from cax_zoo.mnist import live_cells, sparse_step
 
     x, y = test_set
-    model = _with_fire_rate(cax_zoo.load("mnist_self_classify"), 1.0)
+    model = _with_static(cax_zoo.load("mnist_self_classify"), fire_rate=1.0, residual_noise=0.0)
     n, checkpoints = 12, (2, 6, 15)
     r = evaluate(model, limit=n, steps=6, report_steps=(2, 15))
     votes = {s: [] for s in checkpoints}  # per digit: the votes of its live cells
@@ -226,16 +227,20 @@ def test_evaluate_matches_numpy_restatement_of_its_definitions(test_set):
         assert r["pixel_accuracy_by_step"][str(s)] == sum(rr.sum() for rr in right) / live.sum()
         assert r["accuracy_by_step"][str(s)] == np.mean(majority_right)
     assert r["agreement"] == agreement[6]
-    assert 0 < agreement[15] < 1 and agreement[2] < agreement[15]  # the check can fail both ways
+    # the check can fail both ways (the shipped model, off its fire rate: 1 of 12 digits agree at step 6)
+    assert 0 < agreement[6] < 1 and agreement[2] < agreement[6]
+    assert 0 < r["pixel_accuracy_by_step"]["2"] < r["pixel_accuracy_by_step"]["15"] < 1
 
 
 def test_evaluate_reproduces_padded_batch_rollouts(test_set):
     """Packed chunks that skip non-firing cells give exactly the counts of sparse_rollout on
-    padded batches of sorted digits with the same keys (several batches, lengths and chunks)."""
+    padded batches of sorted digits with the same keys (several batches, lengths and chunks).
+    Without residual noise: the fire draws follow the cells, but a noise draw per cell and
+    channel depends on how the cells are laid out."""
     import math
 
     x, y = test_set
-    model = cax_zoo.load("mnist_self_classify")
+    model = _with_static(cax_zoo.load("mnist_self_classify"), residual_noise=0.0)
     n, bs, horizon, seed = 60, 16, 12, 5
     r = evaluate(model, limit=n, steps=horizon, report_steps=(4, 9), batch_size=bs, seed=seed, chunk_cells=1024)
     live = (x[:n].astype(np.float32) / 255.0 > model.alive_threshold).sum((1, 2))
@@ -283,7 +288,7 @@ def test_release_records_the_article_figures_and_the_docs_plot_them(tmp_path):
         assert all(0 <= v <= 1 for v in m[key].values())
     # every digit that agrees is classified right: agreement <= majority-vote accuracy
     assert all(m["agreement_by_step"][s] <= m["accuracy_by_step"][s] for s in m["agreement_by_step"])
-    assert m["accuracy_by_step"]["100"] == 0.95 and m["pixel_accuracy_by_step"]["100"] == m["pixel_accuracy"]
+    assert m["accuracy_by_step"]["100"] == 0.9658 and m["pixel_accuracy_by_step"]["100"] == m["pixel_accuracy"]
     spec = importlib.util.spec_from_file_location(
         "make_media", Path(__file__).resolve().parents[1] / "scripts" / "make_media.py")
     media = importlib.util.module_from_spec(spec)

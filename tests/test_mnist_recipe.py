@@ -84,11 +84,20 @@ def test_noise_zero_is_the_old_update_exactly():
                                atol=1e-6)
 
 
-def test_shipped_weights_load_without_noise_and_step_as_before():
-    model = cax_zoo.load("mnist_self_classify")
+def test_weights_saved_before_the_noise_field_load_without_noise_and_step_as_before(tmp_path):
+    """The shipped release records its noise (0.02, the article's); a folder saved before
+    the field existed (its config.json without it) loads as 0.0 and steps by the old rule."""
+    import shutil
+
+    shipped = cax_zoo.weights_root() / "mnist_self_classify"
+    assert cax_zoo.load("mnist_self_classify").update.residual_noise == 0.02
+    folder = tmp_path / "before_the_field"
+    shutil.copytree(shipped, folder)
+    stored = json.loads((folder / "config.json").read_text())
+    del stored["config"]["residual_noise"]
+    (folder / "config.json").write_text(json.dumps(stored))
+    model = cax_zoo.load(str(folder))
     assert model.config()["residual_noise"] == 0.0 and model.update.residual_noise == 0.0
-    stored = json.loads((cax_zoo.weights_root() / "mnist_self_classify" / "config.json").read_text())
-    assert "residual_noise" not in stored["config"]  # it predates the field: loads as 0.0
     state = model.init_state()
     for t in range(3):  # the pre-noise rule, bit for bit: fire = bernoulli(key) itself
         key = jax.random.PRNGKey(t)
