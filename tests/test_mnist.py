@@ -191,12 +191,6 @@ def test_shipped_weights_classify_real_digits(test_set):
     assert model.classify(x[0]).shape == ()
 
 
-def _with_static(model, **changes):
-    """``model``'s parameters under other static fields (fire rate, residual noise)."""
-    other = SelfClassifyingMNIST(**{**model.config(), **changes}, key=KEY)
-    return jax.tree.unflatten(jax.tree.structure(other), jax.tree.leaves(model))
-
-
 def test_evaluate_matches_numpy_restatement_of_its_definitions(test_set):
     """Every cell firing (fire rate 1) and no residual noise, so nothing is drawn: each digit
     rolled out alone, step by step, with the public sparse_step; the three figures restated
@@ -204,7 +198,7 @@ def test_evaluate_matches_numpy_restatement_of_its_definitions(test_set):
     from cax_zoo.mnist import live_cells, sparse_step
 
     x, y = test_set
-    model = _with_static(cax_zoo.load("mnist_self_classify"), fire_rate=1.0, residual_noise=0.0)
+    model = cax_zoo.load("mnist_self_classify", fire_rate=1.0, residual_noise=0.0)
     n, checkpoints = 12, (2, 6, 15)
     r = evaluate(model, limit=n, steps=6, report_steps=(2, 15))
     votes = {s: [] for s in checkpoints}  # per digit: the votes of its live cells
@@ -240,7 +234,7 @@ def test_evaluate_reproduces_padded_batch_rollouts(test_set):
     import math
 
     x, y = test_set
-    model = _with_static(cax_zoo.load("mnist_self_classify"), residual_noise=0.0)
+    model = cax_zoo.load("mnist_self_classify", residual_noise=0.0)
     n, bs, horizon, seed = 60, 16, 12, 5
     r = evaluate(model, limit=n, steps=horizon, report_steps=(4, 9), batch_size=bs, seed=seed, chunk_cells=1024)
     live = (x[:n].astype(np.float32) / 255.0 > model.alive_threshold).sum((1, 2))
