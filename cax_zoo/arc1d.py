@@ -39,6 +39,7 @@ from ._families._arc1d_nca import (
     adapt as adapt,
     adapted_filter as adapted_filter,
     candidates as candidates,
+    directional_context as directional_context,
     evaluate as evaluate,
     evaluate_task_id as evaluate_task_id,
     format_table as format_table,
@@ -52,10 +53,12 @@ from ._families._arc1d_nca import (
     render_task as render_task,
     score as score,
     segment_means as segment_means,
+    shift_bias as shift_bias,
     solve as solve,
     solve_task_file as solve_task_file,
     task_arrays as task_arrays,
     task_id_logits as task_id_logits,
     task_id_states as task_id_states,
+    with_contexts as with_contexts,
 )
 from ._families._arc1d_nca._score import EVALUATE_OPTIONS as EVALUATE_OPTIONS

@@ -12,7 +12,9 @@ a vector added to the rule's first-layer bias (one per task and mirror orientati
 that pairs the input alone cannot explain (move by 1, 2 or 3 cells? recolour to which
 colour?) are explained by the task's context; the context is L2-penalised so that the
 shared bias is the "average task". At test time the context is exactly what TTT has to
-find (it fine-tunes the biases, or all weights, on the demonstrations). Each sampled task
+find (it fine-tunes the biases, or all weights, on the demonstrations); with
+``type_contexts`` the released model carries the mean context of each task type (and of
+its mirror images), and TTT starts from the one that fits the demonstrations best. Each sampled task
 is mirrored (p=1/2) and recoloured with a random permutation of the colours 1-9 other than
 those its rule names (:func:`cax_zoo.arc1d.introduced_colours`), the same way in
 every grid of the task. Rows are padded to 36 cells; the longer rows of 1d_padded_fill to
@@ -36,7 +38,7 @@ import optax
 from cax_zoo import Arc1DNCA, ConfigError
 from cax_zoo.arc1d import (
     evaluate, format_table, introduced_colours, load_arc1d, logits, mirror, pad_pairs, padded_length,
-    permute_colours, random_colour_permutation,
+    permute_colours, random_colour_permutation, with_contexts,
 )
 from cax_zoo.training import (
     RecipeRun, begin, data_mesh, drive, finish, initial_model, key_data, model_card, parse_recipe_args, run_main,
@@ -62,6 +64,8 @@ FULL: dict[str, Any] = {
     "far": [],
     "pooled": True,  # cells also see the mean state of the row (81.5% vs 75.9% on 15-20)
     "segment_pooled": False,  # cells also see the mean state of their run of one colour and its two ends
+    "context_decays": [],  # per decay, cells also see the row on their left and right, weighted by nearness
+    "type_contexts": False,  # release the mean training context of each task type (and its mirror image): TTT starts from the best fit
     "default_steps": 32,
     "ttt_steps": 150,
     "ttt_lr": 1e-3,
@@ -107,6 +111,7 @@ def create_model(cfg: dict[str, Any]) -> Arc1DNCA:
     """A fresh model for the recipe config ``cfg`` (parameters from ``cfg["seed"]``)."""
     return Arc1DNCA(hidden=cfg["hidden"], features=cfg["features"], radius=cfg["radius"], far=cfg.get("far", []),
                     pooled=cfg.get("pooled", False), segment_pooled=cfg.get("segment_pooled", False),
+                    context_decays=cfg.get("context_decays", []),
                     default_steps=cfg["default_steps"], ttt_steps=cfg["ttt_steps"], ttt_lr=cfg["ttt_lr"],
                     ttt_adapt=cfg["ttt_adapt"], ttt_restarts=cfg.get("ttt_restarts", 2), ttt_mirror=cfg.get("ttt_mirror", False),
                     key=jax.random.PRNGKey(cfg["seed"]))
@@ -209,6 +214,8 @@ def train(run: RecipeRun) -> int:
     if not trained.completed:
         return 0
     model, history = trained.model, trained.history
+    if cfg.get("type_contexts", False):
+        model = with_contexts(model, type_contexts(tasks, trained.trees["context"]))
     types = cfg["eval_task_types"] or None
     print(f"evaluating on instances {ea}-{eb - 1} (held out) with {model.ttt_steps} TTT steps ...")
     result = evaluate(model, data=run.options.data, indices=range(ea, eb), task_types=types,
@@ -224,7 +231,9 @@ def train(run: RecipeRun) -> int:
              f"{long_length}): all four pairs of a training task (demonstrations and test) were used, with a "
              f"learned context per training task. Scored on instances {ea}-{eb - 1} (never trained on), exact "
              f"match, test-time training {model.ttt_steps} Adam steps per task (lr {model.ttt_lr}, adapting "
-             f"'{model.ttt_adapt}' weights) from a zero context, {model.ttt_restarts} restarts x 16 colour "
+             f"'{model.ttt_adapt}' weights) from "
+             + (f"the best-fitting of {model.ttt_contexts} task-type contexts" if model.ttt_contexts else "a zero context")
+             + f", {model.ttt_restarts} restarts x 16 colour "
              "permutations of the test input, whole-row majority vote.\n\n"
              "Held-out per-type accuracy (percent; published GPT-4 and CAX NCA figures beside ours, n/a where none):\n\n"
              "```\n" + table + "\n```\n")
@@ -245,6 +254,16 @@ def train(run: RecipeRun) -> int:
             preview = ["--task", str(write_task_file(task, Path(tmp))), "--seed", "0"]
         finish(run, model, name=NAME, card=card, metrics=metrics, history=history, run_args=preview)
     return 0
+
+
+def type_contexts(tasks, context) -> np.ndarray:
+    """The mean learned context of each task type's training tasks, then of their mirror
+    images ``(2 * types, features)`` (row ``2 i + f`` of ``context`` is task ``i``,
+    mirrored when ``f``)."""
+    context = np.asarray(context)
+    types = sorted({t.task_type for t in tasks})
+    return np.stack([context[[2 * i + f for i, t in enumerate(tasks) if t.task_type == ty]].mean(0)
+                     for f in (0, 1) for ty in types])
 
 
 PREVIEW_TYPE = "1d_move_1p"  # the release's preview.gif: the first held-out task of this type, solved

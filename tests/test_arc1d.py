@@ -275,6 +275,69 @@ def test_segment_pooled_model_sees_its_object_at_once_and_keeps_old_configs():
         Arc1DNCA(segment_pooled=1, key=KEY)
 
 
+def _directional_context_numpy(mask, state, decay):
+    """Restatement: left[i] = (1 - decay) * sum over real j < i of decay**(i - 1 - j) * state[j];
+    right[i] the same over real j > i with decay**(j - 1 - i)."""
+    n = len(mask)
+    left, right = np.zeros_like(state), np.zeros_like(state)
+    for i in range(n):
+        for j in range(n):
+            if mask[j] and j < i:
+                left[i] += (1 - decay) * decay ** (i - 1 - j) * state[j]
+            if mask[j] and j > i:
+                right[i] += (1 - decay) * decay ** (j - 1 - i) * state[j]
+    return np.concatenate([left, right], axis=-1)
+
+
+def test_directional_context_matches_its_definition_and_ignores_padding():
+    import jax
+
+    from cax_zoo.arc1d import directional_context
+
+    rng = np.random.default_rng(0)
+    m = Arc1DNCA(hidden=12, features=8, key=KEY)
+    for trial in range(12):
+        n = int(rng.integers(2, 40))
+        x = rng.integers(0, 10, n)
+        mask = np.arange(n) < n - int(rng.integers(0, 4))
+        state = np.array(m.initial_state(x, mask))
+        state[:, 11:] = rng.normal(size=(n, 12))  # padding's hidden channels must not count
+        decay = float(rng.choice([0.0, 0.5, 0.8, 0.95]))
+        got = np.asarray(jax.jit(directional_context, static_argnums=(1, 2))(state, 10, decay))
+        np.testing.assert_allclose(got, _directional_context_numpy(mask, state, decay), rtol=1e-5, atol=1e-6)
+    # the same real cells with more padding: the real cells' contexts do not change
+    x = np.array([0, 3, 3, 0, 9, 0])
+    short = np.asarray(directional_context(m.initial_state(x), 10, 0.8))
+    padded = np.asarray(directional_context(m.initial_state(np.r_[x, 0, 0, 0], np.arange(9) < 6), 10, 0.8))
+    np.testing.assert_allclose(padded[:6], short, rtol=1e-6, atol=1e-7)
+
+
+def test_context_model_tells_left_from_right_and_keeps_old_configs():
+    import equinox as eqx
+    import jax
+
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3, context_decays=[0.8], key=jax.random.PRNGKey(1))
+    assert m.perceive.weight.shape == (8, (5 + 2) * m.num_channels)
+    assert Arc1DNCA(**m.config(), key=KEY).config() == m.config()
+    old = {k: v for k, v in cax_zoo.load("arc1d_nca").config().items() if k != "context_decays"}
+    assert Arc1DNCA(**old, key=KEY).context_decays == ()
+    w2 = m.update.mlp.weights[0]
+    m = eqx.tree_at(lambda m: m.update.mlp.weights[0], m, jax.random.normal(jax.random.PRNGKey(2), w2.shape))
+    one = lambda row: np.asarray(m.step(m.initial_state(row)))
+    # a marker 6 cells left of the centre and one 6 cells right of it look different from the centre
+    left, right = np.zeros(13, int), np.zeros(13, int)
+    left[0], right[12] = 9, 9
+    assert not np.allclose(one(left)[6], one(right)[6])
+    # the row mean (pooled) alone cannot tell them apart
+    plain = Arc1DNCA(hidden=12, features=8, default_steps=3, pooled=True, key=jax.random.PRNGKey(1))
+    plain = eqx.tree_at(lambda m: m.update.mlp.weights[0], plain, jax.random.normal(jax.random.PRNGKey(2), w2.shape))
+    step = lambda row: np.asarray(plain.step(plain.initial_state(row)))
+    assert np.allclose(step(left)[6], step(right)[6])
+    for bad in ([1.0], [-0.1], "0.8", [0.5] * 9):
+        with pytest.raises(cax_zoo.ConfigError, match="context_decays"):
+            Arc1DNCA(context_decays=bad, key=KEY)
+
+
 def test_mirrored_restarts_predict_the_mirror_image_and_reverse_it_back():
     import equinox as eqx
     import jax
@@ -297,6 +360,47 @@ def test_mirrored_restarts_predict_the_mirror_image_and_reverse_it_back():
     (plain,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=2, mirror=False)
     np.testing.assert_array_equal(plain[0], np.stack([c[0], c[0]]))
     assert np.array_equal(solve(m, [task], ttt_steps=0, votes=1, restarts=3, mirror=True)[0][0], c[0])
+
+
+def test_fine_tuning_starts_from_the_stored_context_that_fits_the_demonstrations_best(tmp_path):
+    import equinox as eqx
+
+    from cax_zoo.arc1d import Arc1DTask, candidates, pairs_loss, shift_bias, with_contexts
+
+    m = Arc1DNCA(hidden=12, features=8, default_steps=3, key=jax.random.PRNGKey(1))
+    w2 = m.update.mlp.weights[0]
+    m = eqx.tree_at(lambda m: m.update.mlp.weights[0], m, jax.random.normal(jax.random.PRNGKey(2), w2.shape))
+    x = np.array([0, 3, 3, 0, 0, 7, 0, 1, 1, 1, 0, 0, 5], np.int32)
+    contexts = np.asarray(3.0 * jax.random.normal(jax.random.PRNGKey(3), (4, 8)))
+    # the demonstration's target is what the third context's rule outputs: it must be picked
+    direct = lambda model, row: model.predict_row(model.rollout(model.initial_state(row), model.default_steps))
+    target = direct(shift_bias(m, contexts[2]), x)
+    task = Arc1DTask(name="t_0", task_type="t", index=0, train=((x, target),), test=((x, target),))
+    losses = [float(pairs_loss(shift_bias(m, c), x[None], target[None], np.ones((1, len(x)), bool), 3))
+              for c in contexts]
+    assert int(np.argmin(losses)) == 2
+    (picked,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=1, contexts=contexts)
+    np.testing.assert_array_equal(picked[0][0], target)
+    # a single zero context is the plain model
+    (zero,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=1, contexts=np.zeros((1, 8)))
+    (plain,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=1)
+    np.testing.assert_array_equal(zero[0], plain[0])
+    # a model carrying the contexts uses them by default, saves and loads them, and TTT leaves them alone
+    carried = with_contexts(m, contexts)
+    assert carried.config()["ttt_contexts"] == 4 and Arc1DNCA(**m.config(), key=KEY).contexts is None
+    (own,) = candidates(carried, [task], ttt_steps=0, votes=1, restarts=1)
+    np.testing.assert_array_equal(own[0], picked[0])
+    cax_zoo.save_pretrained(carried, tmp_path / "m")
+    loaded = cax_zoo.load_pretrained(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.contexts, contexts.astype(np.float32))
+    from cax_zoo.arc1d import adapted_filter
+
+    assert adapted_filter(carried).contexts is False
+    for bad in (np.zeros((0, 8)), np.zeros((2, 7)), np.full((1, 8), np.nan)):
+        with pytest.raises(cax_zoo.ConfigError, match="contexts"):
+            with_contexts(m, bad)
+    with pytest.raises(cax_zoo.ConfigError, match="contexts"):
+        candidates(m, [task], ttt_steps=0, contexts=np.zeros((2, 5)))
 
 
 def test_bias_only_test_time_training_keeps_the_weights(tasks):
@@ -332,18 +436,33 @@ def test_recipe_smoke(tmp_path, data_dir):
     from recipes.arc1d_nca import main
 
     out = tmp_path / "run"
-    assert main(["--smoke", "--out", str(out), "--no-progress", "--data", str(data_dir / "1d-arc")]) == 0
+    assert main(["--smoke", "--out", str(out), "--no-progress", "--data", str(data_dir / "1d-arc"),
+                 "--config", "type_contexts=true"]) == 0
     model = cax_zoo.load_pretrained(out / "arc1d_nca")
     assert isinstance(model, Arc1DNCA)
+    assert model.contexts.shape == (36, model.features) and model.ttt_contexts == 36  # 18 types, and mirrored
     card = (out / "arc1d_nca" / "README.md").read_text()
-    assert "instances 0-14" in card and "instances 15-15" in card
+    assert "instances 0-14" in card and "instances 15-15" in card and "best-fitting of 36" in card
     assert model.ttt_lr == 1e-3 and model.config()["ttt_adapt"] == "all" and model.ttt_restarts == 1
     # stop part-way, then resume from the checkpoint to the end
     out2 = tmp_path / "run2"
     args = ["--smoke", "--out", str(out2), "--no-progress", "--data", str(data_dir / "1d-arc")]
     assert main([*args, "--stop-after", "2"]) == 0 and not (out2 / "arc1d_nca").exists()
     assert main([*args, "--resume"]) == 0
-    assert isinstance(cax_zoo.load_pretrained(out2 / "arc1d_nca"), Arc1DNCA)
+    assert cax_zoo.load_pretrained(out2 / "arc1d_nca").contexts is None  # type_contexts is off by default
+
+
+def test_type_contexts_are_the_mean_context_of_each_type_then_of_its_mirror_images():
+    from recipes.arc1d_nca import type_contexts
+
+    from cax_zoo.arc1d import Arc1DTask
+
+    x = np.zeros(3, np.int32)
+    tasks = [Arc1DTask(name=f"{ty}_{i}", task_type=ty, index=i, train=((x, x),), test=((x, x),))
+             for ty, i in (("b", 0), ("a", 0), ("b", 1))]
+    context = np.arange(12, dtype=np.float32).reshape(6, 2)  # row 2 i + f: task i, mirrored when f
+    np.testing.assert_array_equal(type_contexts(tasks, context),
+                                  [context[2], (context[0] + context[4]) / 2, context[3], (context[1] + context[5]) / 2])
 
 
 def test_evaluate_small_subset_with_released_weights(data_dir):

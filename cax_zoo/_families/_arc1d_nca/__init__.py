@@ -11,13 +11,16 @@ from ._model import (
     RowPerceive as RowPerceive,
     initial_states as initial_states,
     logits as logits,
+    directional_context as directional_context,
     segment_means as segment_means,
+    with_contexts as with_contexts,
 )
 from ._score import evaluate as evaluate, format_table as format_table, score as score
 from ._solve import (
     candidates as candidates,
     majority_row as majority_row,
     padded_length as padded_length,
+    shift_bias as shift_bias,
     solve as solve,
     task_arrays as task_arrays,
 )

@@ -6,8 +6,10 @@ row, same length) and a test input. A cell of the NCA holds the one-hot colour o
 channels whose first 10 are the logits of the output colour. Perception
 (:class:`RowPerceive`): a window of ``2 * radius + 1`` cells (and optionally the cells at
 the distances in ``far``, with ``pooled`` the mean state of the row's real cells, the
-same for every cell, and with ``segment_pooled`` the mean state of the cell's run of one
-input colour and its two bounding cells) through a dense layer + ReLU; update: a zero-initialised linear layer
+same for every cell, with ``segment_pooled`` the mean state of the cell's run of one
+input colour and its two bounding cells, and with ``context_decays`` the row to the cell's
+left and to its right summed with weights that decay with distance) through a dense layer
++ ReLU; update: a zero-initialised linear layer
 added to the hidden channels of real cells (:class:`~cax_zoo.nca.NCAUpdate` from channel
 11, every cell firing, alive = the mask). It runs ``default_steps`` steps from zero hidden
 channels. ``ttt_*`` are the model's preferred test-time-training settings (:func:`solve`).
@@ -27,14 +29,15 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..._blocks._nca import CellMLP, require_key
 from ..._data._arc1d import NUM_COLOURS
-from ..._errors import StateError
+from ..._errors import ConfigError, StateError
 from ..._nca._model import AbstractNCA
 from ..._nca._perceive import AbstractPerceive, neighbourhood_patches
 from ..._nca._update import AliveMask, NCAUpdate
 from ..._registry import register
 from ..._training._card import CardResult, CardSpec, plain_eval
 from ..._validation import (
-    MAX_CHANNELS, MAX_HIDDEN, check_bool, check_choice, check_float, check_int, check_int_tuple,
+    MAX_CHANNELS, MAX_HIDDEN, check_bool, check_choice, check_float, check_float_tuple, check_int,
+    check_int_tuple,
 )
 from ._random_rows import random_block_rows
 
@@ -72,29 +75,46 @@ def segment_means(state: Float[Array, "L C"], mask_channel: int) -> Float[Array,
     return jnp.where(mask[:, None], total / jnp.maximum(count, 1.0)[:, None], 0.0)
 
 
+def directional_context(state: Float[Array, "L C"], mask_channel: int, decay: float) -> Float[Array, "L 2C"]:
+    """Each cell's view of the row on either side: ``left[i] = (1 - decay) * sum_{j < i}
+    decay**(i - 1 - j) * state[j]`` over the real cells (``state[:, mask_channel]``), and
+    ``right`` the same over ``j > i``, concatenated ``[left, right]``. Unlike the row mean
+    it says on which side, and how near, an object or a marker lies; padding adds nothing."""
+    n = state.shape[0]
+    d = np.arange(n)[:, None] - np.arange(n)[None, :]  # i - j
+    left = np.where(d >= 1, (1.0 - decay) * decay ** np.maximum(d - 1, 0), 0.0).astype(np.float32)
+    real = state * state[:, mask_channel : mask_channel + 1]
+    return jnp.concatenate([left @ real, left.T @ real], axis=-1)
+
+
 class RowPerceive(AbstractPerceive):
     """A learned layer over each cell's window ``offsets`` of a row (zero outside), plus,
     with ``pooled``, the mean state of the row's real cells (``state[:, mask_channel]``
     weighs them; padding-length invariant), and with ``segments`` the mean state of the
-    cell's segment (:func:`segment_means`): ``relu(weight @ [window, mean, segment] +
-    bias)``. ``weight`` ``(F, (K + pooled + segments) * C)``, input index ``k * C + c``."""
+    cell's segment (:func:`segment_means`), and for each of ``context_decays`` the
+    decayed sums of the row on the cell's left and right (:func:`directional_context`):
+    ``relu(weight @ [window, mean, segment, contexts] + bias)``. ``weight`` ``(F, (K +
+    pooled + segments + 2 * len(context_decays)) * C)``, input index ``k * C + c``."""
 
     weight: Float[Array, "F KC"]
     bias: Float[Array, " F"]
     offsets: tuple[tuple[int], ...] = eqx.field(static=True)
     pooled: bool = eqx.field(static=True)
     segments: bool = eqx.field(static=True)
+    context_decays: tuple[float, ...] = eqx.field(static=True)
     mask_channel: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
     num_features: int = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
 
     def __init__(self, offsets: Sequence[int], *, num_channels: int, num_features: int, pooled: bool,
-                 mask_channel: int, key: PRNGKeyArray, segments: bool = False):
+                 mask_channel: int, key: PRNGKeyArray, segments: bool = False,
+                 context_decays: Sequence[float] = ()):
         self.offsets = tuple((int(o),) for o in offsets)
         self.pooled, self.segments, self.mask_channel = pooled, segments, mask_channel
+        self.context_decays = tuple(float(d) for d in context_decays)
         self.num_channels, self.num_features, self.num_spatial_dims = num_channels, num_features, 1
-        k = (len(self.offsets) + int(pooled) + int(segments)) * num_channels
+        k = (len(self.offsets) + int(pooled) + int(segments) + 2 * len(self.context_decays)) * num_channels
         lim = math.sqrt(6.0 / (k + num_features))
         self.weight = jax.random.uniform(key, (num_features, k), jnp.float32, -lim, lim)
         self.bias = jnp.zeros((num_features,), jnp.float32)
@@ -108,6 +128,8 @@ class RowPerceive(AbstractPerceive):
             window = jnp.concatenate([window, jnp.broadcast_to(mean, state.shape)], axis=-1)
         if self.segments:
             window = jnp.concatenate([window, segment_means(state, self.mask_channel)], axis=-1)
+        for decay in self.context_decays:
+            window = jnp.concatenate([window, directional_context(state, self.mask_channel, decay)], axis=-1)
         return jax.nn.relu(window @ self.weight.T + self.bias)
 
 
@@ -144,26 +166,29 @@ class Arc1DNCA(AbstractNCA):
 
     perceive: RowPerceive
     update: NCAUpdate
+    contexts: Float[Array, "K F"] | None
     hidden: int = eqx.field(static=True)
     features: int = eqx.field(static=True)
     radius: int = eqx.field(static=True)
     far: tuple[int, ...] = eqx.field(static=True)
     pooled: bool = eqx.field(static=True)
     segment_pooled: bool = eqx.field(static=True)
+    context_decays: tuple[float, ...] = eqx.field(static=True)
     default_steps: int = eqx.field(static=True)
     ttt_steps: int = eqx.field(static=True)
     ttt_lr: float = eqx.field(static=True)
     ttt_adapt: str = eqx.field(static=True)
     ttt_restarts: int = eqx.field(static=True)
     ttt_mirror: bool = eqx.field(static=True)
+    ttt_contexts: int = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
 
     def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
                  far: Sequence[int] = (), pooled: bool = False, segment_pooled: bool = False,
-                 default_steps: int = 24, ttt_steps: int = 150,
+                 context_decays: Sequence[float] = (), default_steps: int = 24, ttt_steps: int = 150,
                  ttt_lr: float = 3e-3, ttt_adapt: str = "all", ttt_restarts: int = 2,
-                 ttt_mirror: bool = False, key: PRNGKeyArray | None = None):
+                 ttt_mirror: bool = False, ttt_contexts: int = 0, key: PRNGKeyArray | None = None):
         self.hidden = check_int("hidden", hidden, minimum=NUM_COLOURS, maximum=MAX_CHANNELS)
         self.features = check_int("features", features, minimum=1, maximum=MAX_HIDDEN)
         self.radius = check_int("radius", radius, minimum=1, maximum=MAX_RADIUS)
@@ -175,6 +200,10 @@ class Arc1DNCA(AbstractNCA):
         self.pooled = check_bool("pooled", pooled)
         self.segment_pooled = check_bool("segment_pooled", segment_pooled)
         self.ttt_mirror = check_bool("ttt_mirror", ttt_mirror)
+        self.ttt_contexts = check_int("ttt_contexts", ttt_contexts, minimum=0, maximum=4096)
+        self.context_decays = check_float_tuple(
+            "context_decays", list(context_decays) if isinstance(context_decays, tuple) else context_decays,
+            minimum=0.0, maximum=0.999, max_length=8)
         self.far = check_int_tuple("far", list(far) if isinstance(far, tuple) else far,
                                    minimum=self.radius + 1, maximum=4096, max_length=16)
         key = require_key(key)
@@ -183,16 +212,20 @@ class Arc1DNCA(AbstractNCA):
         r = self.radius
         offsets = [*range(-r, r + 1), *(-d for d in self.far), *self.far]
         self.perceive = RowPerceive(offsets, num_channels=c, num_features=self.features, pooled=self.pooled,
-                                    segments=self.segment_pooled, mask_channel=NUM_COLOURS, key=key)
+                                    segments=self.segment_pooled, context_decays=self.context_decays,
+                                    mask_channel=NUM_COLOURS, key=key)
         self.update = NCAUpdate(CellMLP([self.features, self.hidden], key=key), fire_rate=1.0,
                                 first_channel=FIXED, alive=AliveMask(NUM_COLOURS, 0.5, neighbourhood=False))
+        self.contexts = jnp.zeros((self.ttt_contexts, self.features), jnp.float32) if self.ttt_contexts else None
 
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
                 "far": list(self.far), "pooled": self.pooled, "segment_pooled": self.segment_pooled,
+                "context_decays": list(self.context_decays),
                 "default_steps": self.default_steps,
                 "ttt_steps": self.ttt_steps, "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt,
-                "ttt_restarts": self.ttt_restarts, "ttt_mirror": self.ttt_mirror}
+                "ttt_restarts": self.ttt_restarts, "ttt_mirror": self.ttt_mirror,
+                "ttt_contexts": self.ttt_contexts}
 
     # ------------------------------------------------------------------ states
     def initial_state(self, rows: Any, mask: Any = None) -> Float[Array, "*B L C"]:
@@ -247,6 +280,17 @@ class Arc1DNCA(AbstractNCA):
         x = np.argmax(s[0, :, :NUM_COLOURS], -1)
         y = np.maximum(self.predict_row(s), 0)
         return [ARC_COLOURS[np.concatenate([x[None], y])]]
+
+
+def with_contexts(model: Arc1DNCA, contexts: Float[Array, "K F"]) -> Arc1DNCA:
+    """``model`` carrying ``contexts`` (``K`` task contexts of ``features`` each, as the
+    recipe learns them: shifts of the perception's bias), from which test-time training
+    starts the one that fits a task's demonstrations best (:func:`~cax_zoo.arc1d.candidates`)."""
+    c = np.asarray(contexts, np.float32)
+    if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] != model.features or not np.all(np.isfinite(c)):
+        raise ConfigError(f"contexts must be finite (K >= 1, {model.features}), got shape {c.shape}")
+    out = Arc1DNCA(**{**model.config(), "ttt_contexts": c.shape[0]}, key=jax.random.PRNGKey(0))
+    return eqx.tree_at(lambda m: (m.perceive, m.update, m.contexts), out, (model.perceive, model.update, jnp.asarray(c)))
 
 
 def initial_states(x: Int[Array, "*B L"], mask: Array, hidden: int) -> Float[Array, "*B L C"]:

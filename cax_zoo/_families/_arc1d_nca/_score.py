@@ -19,7 +19,8 @@ from ..._validation import check_bool, check_int, refuse_options
 from ._model import Arc1DNCA
 from ._solve import solve
 
-EVALUATE_OPTIONS = ("group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts", "adapt", "mirror")
+EVALUATE_OPTIONS = ("group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts", "adapt", "mirror",
+                    "contexts")
 """Options :func:`evaluate` passes on to :func:`~cax_zoo.arc1d.candidates`."""
 
 

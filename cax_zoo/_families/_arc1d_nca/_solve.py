@@ -11,6 +11,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
 from ..._data._arc1d import (
     NUM_COLOURS, Arc1DTask, canonicalise, introduced_colours, pad_pairs, random_colour_permutation,
@@ -19,7 +20,8 @@ from ..._data._arc1d import mirror as mirror_task
 from ..._errors import ConfigError
 from ..._validation import check_bool, check_choice, check_float, check_int
 from ._model import Arc1DNCA, logits
-from ._ttt import ADAPT, adapt as adapt_model
+from ._ttt import ADAPT, pairs_loss
+from ._ttt import adapt as adapt_model
 
 
 def padded_length(n: int) -> int:
@@ -58,19 +60,37 @@ def _under_permutations(model: Arc1DNCA, x, mask, perms, steps: int):
     return jax.vmap(under)(perms)
 
 
+def shift_bias(model: Arc1DNCA, context: Float[Array, " F"]) -> Arc1DNCA:
+    """``model`` with ``context`` added to its perception's bias: the rule of the task that
+    context stands for (how the recipe trains task contexts)."""
+    return eqx.tree_at(lambda m: m.perceive.bias, model, model.perceive.bias + context)
+
+
+@eqx.filter_jit
+def _demo_losses(model, contexts, xs, ys, masks, steps):
+    """Loss of every context ``(K, F)`` on every task's demonstrations: ``(G, K)``."""
+    def per_task(xs, ys, masks):
+        return jax.vmap(lambda c: pairs_loss(shift_bias(model, c), xs, ys, masks, steps))(contexts)
+
+    return jax.vmap(per_task)(xs, ys, masks)
+
+
 @eqx.filter_jit
 def _adapt_and_predict(model, xs, ys, masks, perms, tx, tmask, keys, steps, ttt_steps, lr, votes, per_step=1,
-                       adapt="all"):
-    """vmapped over tasks: adapt to the demonstrations, then predict the test inputs
-    ``tx`` (T, L) under ``votes`` colour permutations. Returns candidates (G, T, V, L)
-    and the final losses (G,)."""
-    def one(xs, ys, masks, perms, tx, tmask, key):
-        tuned, losses = adapt_model(model, xs, ys, masks, perms, key, steps=steps, ttt_steps=ttt_steps, lr=lr,
+                       adapt="all", shifts=None):
+    """vmapped over tasks: adapt to the demonstrations (from ``model`` with the task's row
+    of ``shifts`` (G, F) added to its perception bias, if given), then predict the test
+    inputs ``tx`` (T, L) under ``votes`` colour permutations. Returns candidates
+    (G, T, V, L) and the final losses (G,)."""
+    def one(xs, ys, masks, perms, tx, tmask, key, shift):
+        start = model if shift is None else shift_bias(model, shift)
+        tuned, losses = adapt_model(start, xs, ys, masks, perms, key, steps=steps, ttt_steps=ttt_steps, lr=lr,
                                     per_step=per_step, adapt=adapt)
         cands = jax.vmap(lambda x, m: _under_permutations(tuned, x, m, perms[:votes], steps))(tx, tmask)
         return cands, losses[-1] if ttt_steps > 0 else jnp.float32(jnp.nan)
 
-    return jax.vmap(one)(xs, ys, masks, perms, tx, tmask, keys)
+    return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, 0, None if shifts is None else 0))(
+        xs, ys, masks, perms, tx, tmask, keys, shifts)
 
 
 def majority_row(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -85,6 +105,7 @@ def candidates(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None
                ttt_steps: int | None = None, lr: float | None = None, group: int = 16, seed: int = 0,
                num_perms: int = 32, votes: int = 16, per_step: int = 1, restarts: int | None = None,
                canonical: bool = False, adapt: str | None = None, mirror: bool | None = None,
+               contexts: Float[Array, "K F"] | np.ndarray | None = None,
                progress: bool = False) -> list[list[np.ndarray]]:
     """Every candidate test output of each task: one int array ``(restarts * votes, n)``
     per test pair (``n`` its real length), in the task's own colours and orientation.
@@ -96,8 +117,13 @@ def candidates(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None
     restart by restart. With ``mirror`` the odd-numbered restarts fine-tune on and predict
     the task's mirror image and their predictions are reversed back. With ``canonical``
     every pair's colours are first renamed in order of appearance and the predictions
-    renamed back. ``ttt_steps``, ``lr``, ``adapt``, ``restarts`` and ``mirror`` default to
-    the model's ``ttt_steps``, ``ttt_lr``, ``ttt_adapt``, ``ttt_restarts`` and ``ttt_mirror``."""
+    renamed back. With ``contexts`` ``(K, F)`` (default: the model's own, if it carries
+    any; task contexts as the recipe learns them) each task's fine-tuning starts from the
+    context whose rule fits its demonstrations best (lowest loss, identity permutation;
+    :func:`shift_bias`) instead of from the plain model (a single zero context is the
+    plain model). ``ttt_steps``, ``lr``, ``adapt``, ``restarts`` and ``mirror``
+    default to the model's ``ttt_steps``, ``ttt_lr``, ``ttt_adapt``, ``ttt_restarts`` and
+    ``ttt_mirror``."""
     if not isinstance(model, Arc1DNCA):
         raise ConfigError(f"candidates needs an Arc1DNCA, got {type(model).__name__}")
     steps = check_int("steps", model.default_steps if steps is None else steps, minimum=1, maximum=10_000)
@@ -113,6 +139,13 @@ def candidates(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None
     votes = check_int("votes", votes, minimum=1, maximum=num_perms)
     per_step = check_int("per_step", per_step, minimum=1, maximum=4096)
     canonical = check_bool("canonical", canonical)
+    if contexts is None:
+        contexts = model.contexts
+    if contexts is not None:
+        contexts = np.asarray(contexts, np.float32)
+        if contexts.ndim != 2 or contexts.shape[1] != model.features or not np.all(np.isfinite(contexts)):
+            raise ConfigError(f"contexts must be finite (K, {model.features}), got shape {contexts.shape}")
+        contexts = jnp.asarray(contexts)
     originals, inverses = tasks, [[np.arange(NUM_COLOURS)] * len(t.test) for t in tasks]
     if canonical:
         pairs = [canonicalise(t) for t in tasks]
@@ -135,12 +168,16 @@ def candidates(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None
                                    seed=seed + start) if mirror and restarts > 1 else None
             tm = arrays[6]
             found = []
+            shifts = {}
             for r in range(restarts):
                 flip = mirrored is not None and r % 2 == 1
                 xs, ys, ms, ps, tx, _, _ = mirrored if flip else arrays
+                if contexts is not None and flip not in shifts:
+                    losses = _demo_losses(model, contexts, xs, ys, ms, steps)
+                    shifts[flip] = contexts[jnp.argmin(losses, axis=1)]
                 keys = jax.random.split(jax.random.PRNGKey(seed + start + 1000003 * r), g)
                 c, _ = _adapt_and_predict(model, xs, ys, ms, ps, tx, tm, keys, steps, ttt_steps, lr, votes,
-                                          per_step, adapt)
+                                          per_step, adapt, shifts.get(flip))
                 c = np.array(c)
                 if flip:  # reverse each prediction's real cells back to the task's orientation
                     for j, t in enumerate(sel):

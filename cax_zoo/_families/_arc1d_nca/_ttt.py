@@ -23,6 +23,8 @@ ADAPT = {"all": "every weight and bias", "bias": "only the biases (the task live
 def adapted_filter(model: Arc1DNCA, adapt: str = "all") -> PyTree[bool]:
     """The ``eqx.partition`` filter of the arrays test-time training changes (:data:`ADAPT`)."""
     spec = jax.tree_util.tree_map(eqx.is_array, model)
+    if model.contexts is not None:  # the stored contexts pick the start; TTT never changes them
+        spec = eqx.tree_at(lambda m: m.contexts, spec, False)
     if adapt == "bias":
         spec = eqx.tree_at(lambda m: (m.perceive.weight, m.update.mlp.weights), spec,
                            (False, tuple(False for _ in model.update.mlp.weights)))
