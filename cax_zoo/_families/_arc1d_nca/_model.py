@@ -161,8 +161,10 @@ CARD = CardSpec(
 )
 class Arc1DNCA(AbstractNCA):
     """1-D NCA for 1D-ARC. State ``(L, 11 + hidden)`` float32: input one-hot (10), mask
-    (1), hidden channels (the first 10 are output-colour logits). ``key`` initialises the
-    parameters (required)."""
+    (1), hidden channels (the first 10 are output-colour logits). With ``ttt_contexts``
+    > 0 it carries ``contexts`` ``(ttt_contexts, features)``, task contexts test-time
+    training may start from (:func:`with_contexts`; ``None`` otherwise). ``key``
+    initialises the parameters (required)."""
 
     perceive: RowPerceive
     update: NCAUpdate
