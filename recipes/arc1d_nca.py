@@ -38,7 +38,7 @@ import optax
 from cax_zoo import Arc1DNCA, ConfigError
 from cax_zoo.arc1d import (
     evaluate, format_table, introduced_colours, load_arc1d, logits, mirror, pad_pairs, padded_length,
-    permute_colours, random_colour_permutation, with_contexts,
+    permute_colours, random_colour_permutation, shift_bias, with_contexts,
 )
 from cax_zoo.training import (
     RecipeRun, begin, data_mesh, drive, finish, initial_model, key_data, model_card, parse_recipe_args, run_main,
@@ -153,8 +153,7 @@ def make_train_step(model_skeleton: Arc1DNCA, cfg: dict[str, Any], optimizer):
         z = context[ci]  # (R, features)
 
         def row_logits(x, m, c):
-            shifted = eqx.tree_at(lambda mm: mm.perceive.bias, model, model.perceive.bias + c)
-            return logits(shifted, x, m, steps)
+            return logits(shift_bias(model, c), x, m, steps)
 
         out = jax.vmap(row_logits)(xs, ms, z)
         ce = optax.softmax_cross_entropy_with_integer_labels(out, ys)

@@ -9,9 +9,9 @@ from ._model import (
     FIXED as FIXED,
     Arc1DNCA as Arc1DNCA,
     RowPerceive as RowPerceive,
+    directional_context as directional_context,
     initial_states as initial_states,
     logits as logits,
-    directional_context as directional_context,
     segment_means as segment_means,
     with_contexts as with_contexts,
 )

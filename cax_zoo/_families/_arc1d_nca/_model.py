@@ -284,13 +284,19 @@ class Arc1DNCA(AbstractNCA):
         return [ARC_COLOURS[np.concatenate([x[None], y])]]
 
 
+def checked_contexts(contexts: Any, features: int) -> np.ndarray:
+    """``contexts`` as a float32 ``(K >= 1, features)`` array, or a one-line ConfigError."""
+    c = np.asarray(contexts, np.float32)
+    if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] != features or not np.all(np.isfinite(c)):
+        raise ConfigError(f"contexts must be finite (K >= 1, {features}), got shape {c.shape}")
+    return c
+
+
 def with_contexts(model: Arc1DNCA, contexts: Float[Array, "K F"]) -> Arc1DNCA:
     """``model`` carrying ``contexts`` (``K`` task contexts of ``features`` each, as the
     recipe learns them: shifts of the perception's bias), from which test-time training
     starts the one that fits a task's demonstrations best (:func:`~cax_zoo.arc1d.candidates`)."""
-    c = np.asarray(contexts, np.float32)
-    if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] != model.features or not np.all(np.isfinite(c)):
-        raise ConfigError(f"contexts must be finite (K >= 1, {model.features}), got shape {c.shape}")
+    c = checked_contexts(contexts, model.features)
     out = Arc1DNCA(**{**model.config(), "ttt_contexts": c.shape[0]}, key=jax.random.PRNGKey(0))
     return eqx.tree_at(lambda m: (m.perceive, m.update, m.contexts), out, (model.perceive, model.update, jnp.asarray(c)))
 

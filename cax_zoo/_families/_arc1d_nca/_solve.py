@@ -19,7 +19,7 @@ from ..._data._arc1d import (
 from ..._data._arc1d import mirror as mirror_task
 from ..._errors import ConfigError
 from ..._validation import check_bool, check_choice, check_float, check_int
-from ._model import Arc1DNCA, logits
+from ._model import Arc1DNCA, checked_contexts, logits
 from ._ttt import ADAPT, pairs_loss
 from ._ttt import adapt as adapt_model
 
@@ -142,10 +142,7 @@ def candidates(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None
     if contexts is None:
         contexts = model.contexts
     if contexts is not None:
-        contexts = np.asarray(contexts, np.float32)
-        if contexts.ndim != 2 or contexts.shape[1] != model.features or not np.all(np.isfinite(contexts)):
-            raise ConfigError(f"contexts must be finite (K, {model.features}), got shape {contexts.shape}")
-        contexts = jnp.asarray(contexts)
+        contexts = jnp.asarray(checked_contexts(contexts, model.features))
     originals, inverses = tasks, [[np.arange(NUM_COLOURS)] * len(t.test) for t in tasks]
     if canonical:
         pairs = [canonicalise(t) for t in tasks]
