@@ -1,6 +1,8 @@
 """1D-ARC (Xu et al. 2023) and the neural CA that solves it by test-time training:
 the task loader, solving, candidates and voting, scoring, the evaluation and the
-published baselines (GPT-4, CAX's NCA) beside which results are tabled.
+published baselines (GPT-4, CAX's NCA) beside which results are tabled; and procedurally
+generated tasks of the 18 types (:func:`generate_tasks`), each type's rule checked on real
+tasks by :func:`follows_rule`.
 
 The model is :class:`cax_zoo.Arc1DNCA` (``cax_zoo.load("arc1d_nca")``); CAX's own NCA under
 the paper's protocol (one NCA, a task-type embedding, no test-time training) is
@@ -42,7 +44,10 @@ from ._families._arc1d_nca import (
     directional_context as directional_context,
     evaluate as evaluate,
     evaluate_task_id as evaluate_task_id,
+    follows_rule as follows_rule,
     format_table as format_table,
+    generate_task as generate_task,
+    generate_tasks as generate_tasks,
     initial_states as initial_states,
     logits as logits,
     majority_row as majority_row,

@@ -2,7 +2,8 @@
 the model (:mod:`._model`), test-time training (:mod:`._ttt`), candidates and voting
 (:mod:`._solve`), scoring (:mod:`._score`) and one task file solved and drawn
 (:mod:`._task_file`); and CAX's own 1D-ARC NCA under the paper's task-ID protocol
-(:mod:`._task_id`, scored by :mod:`._task_id_score`). Public as :mod:`cax_zoo.arc1d`."""
+(:mod:`._task_id`, scored by :mod:`._task_id_score`); procedurally generated tasks of the
+18 types and their rules (:mod:`._generate`). Public as :mod:`cax_zoo.arc1d`."""
 
 from ._model import (
     ARC_COLOURS as ARC_COLOURS,
@@ -15,6 +16,7 @@ from ._model import (
     segment_means as segment_means,
     with_contexts as with_contexts,
 )
+from ._generate import follows_rule as follows_rule, generate_task as generate_task, generate_tasks as generate_tasks
 from ._score import evaluate as evaluate, format_table as format_table, score as score
 from ._solve import (
     candidates as candidates,
