@@ -5,6 +5,7 @@
     python benchmarks/run.py --only train --match "grown states"   # rows whose workload contains a text
     python benchmarks/run.py --json out.json # also write the rows
     python benchmarks/run.py --only floors   # FLOPs the 1D-ARC and MNIST evaluations cannot avoid
+    python benchmarks/run.py --only life --cpu-devices 2   # also Life sharded over 2 CPU devices
 
 Needs the ``bench`` extra for the peers (``pip install -e .[bench]``: cax, cellpylib); a
 missing peer shows as ``n/a``. Each number is cell-updates per second (state cells x
@@ -35,9 +36,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import cax_zoo
-from cax_zoo import Elementary, Life
+from cax_zoo import Elementary, Life, grid_mesh, sharded_rollout
 
-GPU = jax.default_backend() != "cpu"
+GPU = False  # whether the backend is a GPU; main() sets it once the backend has started
 TARGET_S = 0.4  # aim each timed run at about this long
 
 
@@ -109,6 +110,14 @@ def ours_life(size: int, batch: int):
     state = jax.random.bernoulli(jax.random.PRNGKey(0), 0.5, (batch, size, size, 1) if batch > 1 else (size, size, 1))
     state = state.astype(jnp.uint8)
     return lambda n: model.rollout(state, n).block_until_ready()
+
+
+def ours_life_sharded(size: int):
+    """One grid split into row slabs over every device (halo exchanges every few steps)."""
+    model = Life("B3/S23")
+    state = jax.random.bernoulli(jax.random.PRNGKey(0), 0.5, (size, size, 1)).astype(jnp.uint8)
+    mesh = grid_mesh()
+    return lambda n: sharded_rollout(model, state, n, mesh).block_until_ready()
 
 
 def cax_life(size: int, batch: int):
@@ -538,6 +547,12 @@ def workloads(only: set[str] | None, nca_steps: int = 96):
             "ours": (lambda s=size, b=batch: ours_life(s, b), 2e12 if GPU else 5e9),
             "cax": (lambda s=size, b=batch: cax_life(s, b), 7e10 if GPU else 4e7),
         }, "uint8 ours (bit-packed rollout), float32 CAX"))
+    if len(jax.devices()) > 1:
+        n = len(jax.devices())
+        rows.append(("life", f"Life B3/S23 1024^2, ours sharded over {n} devices", 1024 * 1024, {
+            "ours": (lambda: ours_life_sharded(1024), 2e12 if GPU else 1e10),
+            "cax": (lambda: cax_life(1024, 1), 7e10 if GPU else 4e7),
+        }, f"uint8 ours (`sharded_rollout`, {n} row slabs), float32 CAX on one device (it has no sharded rollout)"))
     for rule in (30, 110):
         width, batch = 1 << 16, 16
         rows.append(("eca", f"ECA rule {rule} {width} x{batch}", width * batch, {
@@ -593,7 +608,13 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--nca-steps", type=int, default=96, help="NCA steps per training rollout")
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument("--cpu-devices", type=int, default=0,
+                        help="split the CPU into this many JAX devices (adds a sharded Life row; 0: one device)")
     args = parser.parse_args(argv)
+    if args.cpu_devices:
+        jax.config.update("jax_num_cpu_devices", args.cpu_devices)  # before the backend starts
+    global GPU
+    GPU = jax.default_backend() != "cpu"
     only = set(args.only.split(",")) if args.only else None
 
     dev = jax.devices()[0]
