@@ -51,6 +51,7 @@ FULL: dict[str, Any] = {
     "rollout_min": 64,
     "rollout_max": 96,
     "damage": 3,  # best samples of each batch damaged (0: the "persistent" experiment)
+    "damage_radius": [0.1, 0.4],  # the damage disc's radius, uniform in this range (fraction of half the grid)
     "lr": 2e-3,
     "lr_schedule": "piecewise",
     "lr_boundaries": [2000],
@@ -86,6 +87,11 @@ def check_config(cfg: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"lr must be a number in (0, 10], got {lr!r}")
     if not 0 <= cfg["damage"] < cfg["batch_size"]:
         raise ConfigError(f"damage must be in [0, batch_size={cfg['batch_size']}), got {cfg['damage']!r}")
+    radius = cfg["damage_radius"]
+    if (not isinstance(radius, (list, tuple)) or len(radius) != 2
+            or not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in radius)
+            or not 0 < radius[0] <= radius[1] <= 2):
+        raise ConfigError(f"damage_radius must be [low, high] with 0 < low <= high <= 2, got {radius!r}")
     if cfg["rollout_min"] > cfg["rollout_max"]:
         raise ConfigError(f"rollout_min ({cfg['rollout_min']}) must not exceed rollout_max ({cfg['rollout_max']})")
     if cfg["batch_size"] > cfg["pool_size"]:
@@ -120,7 +126,7 @@ def make_train_step(optimizer, cfg: dict[str, Any], mesh=None):
         batch = order_by_loss(batch, rgba_mse(batch, target))
         batch = batch.at[0].set(seed)
         if n_damage:
-            masks = circle_masks(k_dmg, n_damage, batch.shape[1:3])
+            masks = circle_masks(k_dmg, n_damage, batch.shape[1:3], radius=tuple(cfg["damage_radius"]))
             batch = batch.at[b - n_damage :].multiply(masks)
         batch = constrain_leading(batch, mesh)
         n = jax.random.randint(k_len, (), t_min, t_max + 1)

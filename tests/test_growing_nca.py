@@ -19,7 +19,7 @@ from recipes import growing_nca as recipe
 # measured for the shipped weights (see weights/growing_nca/lizard/README.md); a model that
 # did not learn to grow stays near the loss of an empty grid (0.039 for this lizard target)
 SHIPPED_MAX_LOSS = 0.002  # measured 0.0005 (8 seeds, 96 steps; the bar: 0.002)
-SHIPPED_MAX_REGROW_LOSS = 0.0078  # measured 0.0039 (after damage: 0.0237)
+SHIPPED_MAX_REGROW_LOSS = 0.003  # the bar; measured 0.0026 (4 seeds; after damage: 0.0236)
 PERSISTENT_MAX_LOSS = 0.0005  # growing_nca/lizard_persistent: measured 0.00019-0.00021 (3 keys)
 
 
