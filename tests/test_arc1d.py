@@ -422,6 +422,84 @@ def test_bias_only_test_time_training_keeps_the_weights(tasks):
         assert tuple(not np.array_equal(a, b) for a, b in zip(arrays(tuned), arrays(m))) == changed
 
 
+def _colour_model(**kw):
+    """A colour-equivariant model with random (non-zero) update weights, as after training."""
+    import equinox as eqx
+
+    m = Arc1DNCA(hidden=30, features=40, colour_channels=2, colour_features=4, pooled=True, segment_pooled=True,
+                 context_decays=[0.7], default_steps=4, key=jax.random.PRNGKey(1), **kw)
+    leaves, tree = jax.tree_util.tree_flatten(m.update)
+    keys = jax.random.split(jax.random.PRNGKey(2), len(leaves))
+    update = jax.tree_util.tree_unflatten(tree, [0.05 * jax.random.normal(k, a.shape) for k, a in zip(keys, leaves)])
+    return eqx.tree_at(lambda q: q.update, m, update)
+
+
+def test_colour_model_commutes_with_permutations_of_colours_1_to_9():
+    from cax_zoo.arc1d import logits
+
+    m = _colour_model()
+    rng = np.random.default_rng(0)
+    x, mask = rng.integers(0, 10, 30), np.arange(30) < 26
+    ref = np.asarray(logits(m, jnp.asarray(x), jnp.asarray(mask), 4))
+    assert np.abs(ref[:26]).max() > 0.1  # the check below is not vacuous
+    for seed in range(3):
+        perm = np.concatenate([[0], 1 + np.random.default_rng(seed).permutation(9)])  # colour c -> perm[c]
+        out = np.asarray(logits(m, jnp.asarray(perm[x]), jnp.asarray(mask), 4))
+        np.testing.assert_allclose(out[:, perm], ref, atol=1e-5)
+    # the per-colour biases (what task contexts shift) are what may tell colours apart
+    import equinox as eqx
+
+    shifted = eqx.tree_at(lambda q: q.perceive.bias, m, m.perceive.bias.at[-1].add(1.0))  # colour 9's last feature
+    perm = np.array([0, 9, 2, 3, 4, 5, 6, 7, 8, 1])
+    out = np.asarray(logits(shifted, jnp.asarray(perm[x]), jnp.asarray(mask), 4))
+    assert not np.allclose(out[:, perm], np.asarray(logits(shifted, jnp.asarray(x), jnp.asarray(mask), 4)), atol=1e-3)
+
+
+def test_colour_model_layout_identity_start_padding_and_round_trip(tmp_path):
+    from cax_zoo.arc1d import colour_groups, logits
+
+    colour, shared = colour_groups(30, 2)
+    assert colour.shape == (9, 4) and shared.shape == (3 + 2 + 0,)
+    assert sorted(np.concatenate([colour.ravel(), shared])) == list(range(11 + 30))  # every channel, once
+    np.testing.assert_array_equal(colour[2], [3, 11 + 3, 21 + 6, 21 + 7])  # colour 3: one-hot, logit, carriers
+    fresh = Arc1DNCA(hidden=30, features=40, colour_channels=2, colour_features=4, pooled=True, key=KEY)
+    assert fresh.perceive.num_features == fresh.features == 40
+    assert np.all(np.asarray(fresh.rollout(fresh.initial_state(np.array([0, 3, 3, 0])), 3))[:, 11:] == 0)
+    m = _colour_model()
+    x = np.array([0, 4, 4, 4, 0, 7, 0])
+    short = np.asarray(logits(m, jnp.asarray(x), jnp.ones(7, bool), 4))
+    padded = np.asarray(logits(m, jnp.asarray(np.r_[x, 0, 0, 0]), jnp.asarray(np.arange(10) < 7), 4))
+    np.testing.assert_allclose(padded[:7], short, atol=1e-5)  # padding changes nothing
+    assert np.all(np.asarray(m.rollout(m.initial_state(np.r_[x, 0, 0, 0], np.arange(10) < 7), 4))[7:, 11:] == 0)
+    cax_zoo.save_pretrained(m, tmp_path / "m")
+    back = cax_zoo.load_pretrained(tmp_path / "m")
+    assert back.config() == m.config() and back.colour_channels == 2
+    np.testing.assert_array_equal(np.asarray(logits(back, jnp.asarray(x), jnp.ones(7, bool), 4)), short)
+    old = {k: v for k, v in cax_zoo.load("arc1d_nca").config().items() if not k.startswith("colour_")}
+    assert Arc1DNCA(**old, key=KEY).colour_channels == 0  # released configs keep the plain rule
+    for kw, field in (({"hidden": 29}, "colour_channels=2 needs hidden >= 30"),
+                      ({"features": 36}, "features=36 leaves no shared features"),
+                      ({"colour_channels": -1}, "colour_channels")):
+        with pytest.raises(cax_zoo.ConfigError, match=field) as e:
+            Arc1DNCA(**{"hidden": 30, "features": 40, "colour_channels": 2, "colour_features": 4, **kw}, key=KEY)
+        assert "\n" not in str(e.value)
+
+
+def test_colour_model_bias_only_training_keeps_its_weights(tasks):
+    from cax_zoo.arc1d import adapt, adapted_filter, task_arrays
+
+    m = _colour_model()
+    spec = adapted_filter(m, "bias")
+    names = [jax.tree_util.keystr(p) for p, v in jax.tree_util.tree_flatten_with_path(spec)[0] if v]
+    assert names == [".perceive.bias", ".update.colour_bias", ".update.shared_bias"]
+    t = next(t for t in tasks if t.task_type == "1d_flip")
+    xs, ys, ms, ps = (jnp.asarray(v[0]) for v in task_arrays([t], 36, num_perms=4)[:4])
+    tuned, losses = adapt(m, xs, ys, ms, ps, jax.random.PRNGKey(0), steps=3, ttt_steps=4, lr=1e-2, adapt="bias")
+    assert bool(jnp.isfinite(losses).all())
+    assert np.array_equal(tuned.perceive.colour_weight, m.perceive.colour_weight)
+    assert not np.array_equal(tuned.perceive.bias, m.perceive.bias)
+
+
 @pytest.mark.parametrize("field, value", [("lr", float("nan")), ("batch_tasks", 0), ("train_steps", 0),
                                           ("long_every", -1), ("eval_indices", [5, 2]), ("generated_per_type", -1),
                                           ("generated_per_type", 1.5)])
@@ -457,6 +535,14 @@ def test_recipe_smoke(tmp_path, data_dir):
     assert main([*args, "--stop-after", "2"]) == 0 and not (out2 / "arc1d_nca").exists()
     assert main([*args, "--resume"]) == 0
     assert cax_zoo.load_pretrained(out2 / "arc1d_nca").contexts is None  # type_contexts is off by default
+    # the colour-equivariant rule trains, saves and loads through the same recipe
+    out3 = tmp_path / "run3"
+    assert main(["--smoke", "--out", str(out3), "--no-progress", "--data", str(data_dir / "1d-arc"),
+                 "--config", "colour_channels=1", "--config", "hidden=20", "--config", "features=12",
+                 "--config", "colour_features=1"]) == 0
+    model = cax_zoo.load_pretrained(out3 / "arc1d_nca")
+    assert model.colour_channels == 1 and type(model.update).__name__ == "ColourUpdate"
+    assert "The rule is colour-equivariant: 1 carrier channels" in (out3 / "arc1d_nca" / "README.md").read_text()
 
 
 def test_type_contexts_are_the_mean_context_of_each_type_then_of_its_mirror_images():

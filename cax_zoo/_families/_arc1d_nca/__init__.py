@@ -1,5 +1,6 @@
 """A 1-D neural CA that solves 1D-ARC tasks by test-time training on their demonstrations:
-the model (:mod:`._model`), test-time training (:mod:`._ttt`), candidates and voting
+the model (:mod:`._model`; what a cell sees, :mod:`._views`; colour-equivariant
+perception and update, :mod:`._colour`), test-time training (:mod:`._ttt`), candidates and voting
 (:mod:`._solve`), scoring (:mod:`._score`) and one task file solved and drawn
 (:mod:`._task_file`); and CAX's own 1D-ARC NCA under the paper's task-ID protocol
 (:mod:`._task_id`, scored by :mod:`._task_id_score`); procedurally generated tasks of the
@@ -10,12 +11,12 @@ from ._model import (
     FIXED as FIXED,
     Arc1DNCA as Arc1DNCA,
     RowPerceive as RowPerceive,
-    directional_context as directional_context,
     initial_states as initial_states,
     logits as logits,
-    segment_means as segment_means,
     with_contexts as with_contexts,
 )
+from ._colour import ColourRowPerceive as ColourRowPerceive, ColourUpdate as ColourUpdate, colour_groups as colour_groups
+from ._views import directional_context as directional_context, row_views as row_views, segment_means as segment_means
 from ._generate import follows_rule as follows_rule, generate_task as generate_task, generate_tasks as generate_tasks
 from ._score import evaluate as evaluate, format_table as format_table, score as score
 from ._solve import (

@@ -31,7 +31,7 @@ from ..._blocks._nca import CellMLP, require_key
 from ..._data._arc1d import NUM_COLOURS
 from ..._errors import ConfigError, StateError
 from ..._nca._model import AbstractNCA
-from ..._nca._perceive import AbstractPerceive, neighbourhood_patches
+from ..._nca._perceive import AbstractPerceive
 from ..._nca._update import AliveMask, NCAUpdate
 from ..._registry import register
 from ..._training._card import CardResult, CardSpec, plain_eval
@@ -39,7 +39,9 @@ from ..._validation import (
     MAX_CHANNELS, MAX_HIDDEN, check_bool, check_choice, check_float, check_float_tuple, check_int,
     check_int_tuple,
 )
+from ._colour import ColourRowPerceive, ColourUpdate, colour_sizes
 from ._random_rows import random_block_rows
+from ._views import num_views, row_views
 
 FIXED = NUM_COLOURS + 1  # input one-hot + validity mask
 MAX_RADIUS = 64
@@ -49,42 +51,6 @@ ARC_COLOURS = np.array(
     [[0, 0, 0], [0, 116, 217], [255, 65, 54], [46, 204, 64], [255, 220, 0], [170, 170, 170],
      [240, 18, 190], [255, 133, 27], [127, 219, 255], [135, 12, 37]], np.uint8)
 """ARC's colour palette for colours 0-9."""
-
-
-def segment_means(state: Float[Array, "L C"], mask_channel: int) -> Float[Array, "L C"]:
-    """Each cell's mean state over its *segment*: the run of consecutive real cells of its
-    input colour (channels ``0..mask_channel-1`` one-hot, ``mask_channel`` the validity
-    mask), widened by one cell on each side, so an object's cells see the object as a
-    whole and what bounds it, and a gap's cells the gap and the two ends around it.
-    Padding cells are no one's segment and get zeros."""
-    n = state.shape[0]
-    mask = state[:, mask_channel] > 0.5
-    colour = jnp.where(mask, jnp.argmax(state[:, :mask_channel], axis=-1), -1)
-    idx = jnp.arange(n)
-    change = colour[1:] != colour[:-1]  # a segment ends at i and the next starts at i + 1
-    starts = jnp.concatenate([jnp.ones((1,), bool), change])
-    ends = jnp.concatenate([change, jnp.ones((1,), bool)])
-    first = jax.lax.cummax(jnp.where(starts, idx, 0))
-    last = jax.lax.cummin(jnp.where(ends, idx, n - 1), reverse=True)
-    lo, hi = jnp.maximum(first - 1, 0), jnp.minimum(last + 1, n - 1)
-    weights = mask.astype(state.dtype)[:, None]
-    sums = jnp.concatenate([jnp.zeros((1, state.shape[1]), state.dtype), jnp.cumsum(state * weights, axis=0)])
-    counts = jnp.concatenate([jnp.zeros((1,), state.dtype), jnp.cumsum(weights[:, 0])])
-    total = sums[hi + 1] - sums[lo]
-    count = counts[hi + 1] - counts[lo]
-    return jnp.where(mask[:, None], total / jnp.maximum(count, 1.0)[:, None], 0.0)
-
-
-def directional_context(state: Float[Array, "L C"], mask_channel: int, decay: float) -> Float[Array, "L 2C"]:
-    """Each cell's view of the row on either side: ``left[i] = (1 - decay) * sum_{j < i}
-    decay**(i - 1 - j) * state[j]`` over the real cells (``state[:, mask_channel]``), and
-    ``right`` the same over ``j > i``, concatenated ``[left, right]``. Unlike the row mean
-    it says on which side, and how near, an object or a marker lies; padding adds nothing."""
-    n = state.shape[0]
-    d = np.arange(n)[:, None] - np.arange(n)[None, :]  # i - j
-    left = np.where(d >= 1, (1.0 - decay) * decay ** np.maximum(d - 1, 0), 0.0).astype(np.float32)
-    real = state * state[:, mask_channel : mask_channel + 1]
-    return jnp.concatenate([left @ real, left.T @ real], axis=-1)
 
 
 class RowPerceive(AbstractPerceive):
@@ -114,23 +80,15 @@ class RowPerceive(AbstractPerceive):
         self.pooled, self.segments, self.mask_channel = pooled, segments, mask_channel
         self.context_decays = tuple(float(d) for d in context_decays)
         self.num_channels, self.num_features, self.num_spatial_dims = num_channels, num_features, 1
-        k = (len(self.offsets) + int(pooled) + int(segments) + 2 * len(self.context_decays)) * num_channels
+        k = num_views(len(self.offsets), pooled, segments, self.context_decays) * num_channels
         lim = math.sqrt(6.0 / (k + num_features))
         self.weight = jax.random.uniform(key, (num_features, k), jnp.float32, -lim, lim)
         self.bias = jnp.zeros((num_features,), jnp.float32)
 
     def __call__(self, state: Float[Array, "L C"]) -> Float[Array, "L F"]:
-        patches = neighbourhood_patches(state, self.offsets, "zero")
-        window = patches.reshape(state.shape[0], -1)
-        if self.pooled:
-            mask = state[:, self.mask_channel : self.mask_channel + 1]
-            mean = jnp.sum(state * mask, axis=0) / jnp.maximum(jnp.sum(mask), 1.0)
-            window = jnp.concatenate([window, jnp.broadcast_to(mean, state.shape)], axis=-1)
-        if self.segments:
-            window = jnp.concatenate([window, segment_means(state, self.mask_channel)], axis=-1)
-        for decay in self.context_decays:
-            window = jnp.concatenate([window, directional_context(state, self.mask_channel, decay)], axis=-1)
-        return jax.nn.relu(window @ self.weight.T + self.bias)
+        views = row_views(state, self.offsets, pooled=self.pooled, segments=self.segments,
+                          context_decays=self.context_decays, mask_channel=self.mask_channel)
+        return jax.nn.relu(views.reshape(state.shape[0], -1) @ self.weight.T + self.bias)
 
 
 def _evaluate(model, **kw):
@@ -166,8 +124,8 @@ class Arc1DNCA(AbstractNCA):
     training may start from (:func:`with_contexts`; ``None`` otherwise). ``key``
     initialises the parameters (required)."""
 
-    perceive: RowPerceive
-    update: NCAUpdate
+    perceive: RowPerceive | ColourRowPerceive
+    update: NCAUpdate | ColourUpdate
     contexts: Float[Array, "K F"] | None
     hidden: int = eqx.field(static=True)
     features: int = eqx.field(static=True)
@@ -176,6 +134,8 @@ class Arc1DNCA(AbstractNCA):
     pooled: bool = eqx.field(static=True)
     segment_pooled: bool = eqx.field(static=True)
     context_decays: tuple[float, ...] = eqx.field(static=True)
+    colour_channels: int = eqx.field(static=True)
+    colour_features: int = eqx.field(static=True)
     default_steps: int = eqx.field(static=True)
     ttt_steps: int = eqx.field(static=True)
     ttt_lr: float = eqx.field(static=True)
@@ -188,7 +148,8 @@ class Arc1DNCA(AbstractNCA):
 
     def __init__(self, *, hidden: int = 24, features: int = 64, radius: int = 2,
                  far: Sequence[int] = (), pooled: bool = False, segment_pooled: bool = False,
-                 context_decays: Sequence[float] = (), default_steps: int = 24, ttt_steps: int = 150,
+                 context_decays: Sequence[float] = (), colour_channels: int = 0, colour_features: int = 8,
+                 default_steps: int = 24, ttt_steps: int = 150,
                  ttt_lr: float = 3e-3, ttt_adapt: str = "all", ttt_restarts: int = 2,
                  ttt_mirror: bool = False, ttt_contexts: int = 0, key: PRNGKeyArray | None = None):
         self.hidden = check_int("hidden", hidden, minimum=NUM_COLOURS, maximum=MAX_CHANNELS)
@@ -208,22 +169,33 @@ class Arc1DNCA(AbstractNCA):
             minimum=0.0, maximum=0.999, max_length=8)
         self.far = check_int_tuple("far", list(far) if isinstance(far, tuple) else far,
                                    minimum=self.radius + 1, maximum=4096, max_length=16)
+        self.colour_channels = check_int("colour_channels", colour_channels, minimum=0, maximum=MAX_CHANNELS)
+        self.colour_features = check_int("colour_features", colour_features, minimum=1, maximum=MAX_HIDDEN)
         key = require_key(key)
         self.num_spatial_dims = 1
         self.num_channels = c = FIXED + self.hidden
         r = self.radius
         offsets = [*range(-r, r + 1), *(-d for d in self.far), *self.far]
-        self.perceive = RowPerceive(offsets, num_channels=c, num_features=self.features, pooled=self.pooled,
-                                    segments=self.segment_pooled, context_decays=self.context_decays,
-                                    mask_channel=NUM_COLOURS, key=key)
-        self.update = NCAUpdate(CellMLP([self.features, self.hidden], key=key), fire_rate=1.0,
-                                first_channel=FIXED, alive=AliveMask(NUM_COLOURS, 0.5, neighbourhood=False))
+        if self.colour_channels:
+            shared = colour_sizes(self.features, self.colour_features)
+            sizes = dict(hidden=self.hidden, colour_channels=self.colour_channels,
+                         colour_features=self.colour_features, shared_features=shared)
+            self.perceive = ColourRowPerceive(offsets, num_channels=c, pooled=self.pooled, segments=self.segment_pooled,
+                                              context_decays=self.context_decays, key=key, **sizes)
+            self.update = ColourUpdate(**sizes)
+        else:
+            self.perceive = RowPerceive(offsets, num_channels=c, num_features=self.features, pooled=self.pooled,
+                                        segments=self.segment_pooled, context_decays=self.context_decays,
+                                        mask_channel=NUM_COLOURS, key=key)
+            self.update = NCAUpdate(CellMLP([self.features, self.hidden], key=key), fire_rate=1.0,
+                                    first_channel=FIXED, alive=AliveMask(NUM_COLOURS, 0.5, neighbourhood=False))
         self.contexts = jnp.zeros((self.ttt_contexts, self.features), jnp.float32) if self.ttt_contexts else None
 
     def config(self) -> dict[str, Any]:
         return {"hidden": self.hidden, "features": self.features, "radius": self.radius,
                 "far": list(self.far), "pooled": self.pooled, "segment_pooled": self.segment_pooled,
                 "context_decays": list(self.context_decays),
+                "colour_channels": self.colour_channels, "colour_features": self.colour_features,
                 "default_steps": self.default_steps,
                 "ttt_steps": self.ttt_steps, "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt,
                 "ttt_restarts": self.ttt_restarts, "ttt_mirror": self.ttt_mirror,

@@ -25,10 +25,14 @@ def adapted_filter(model: Arc1DNCA, adapt: str = "all") -> PyTree[bool]:
     spec = jax.tree_util.tree_map(eqx.is_array, model)
     if model.contexts is not None:  # the stored contexts pick the start; TTT never changes them
         spec = eqx.tree_at(lambda m: m.contexts, spec, False)
-    if adapt == "bias":
-        spec = eqx.tree_at(lambda m: (m.perceive.weight, m.update.mlp.weights), spec,
-                           (False, tuple(False for _ in model.update.mlp.weights)))
+    if adapt == "bias":  # the arrays held in fields whose names say bias
+        spec = jax.tree_util.tree_map_with_path(lambda path, a: a and _is_bias(path), spec)
     return spec
+
+
+def _is_bias(path) -> bool:
+    names = [k.name for k in path if isinstance(k, jax.tree_util.GetAttrKey)]
+    return bool(names) and "bias" in names[-1]
 
 
 def pairs_loss(model: Arc1DNCA, xs: Int[Array, "N L"], ys: Int[Array, "N L"], masks: Bool[Array, "N L"],
