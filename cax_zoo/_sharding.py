@@ -122,7 +122,9 @@ def _sharded(model, state, num_steps, mesh, axis_name, halo, boundary, batch_dim
         if boundary == "periodic":
             return wide
         index = jax.lax.axis_index(axis_name)
-        top, bottom = outside(wide[width:], width)[:width], outside(wide[:-width], width)[-width:]
+        # the rule reads at most width + 1 rows next to the edge (reflect)
+        top = outside(wide[width : 2 * width + 1], width)[:width]
+        bottom = outside(wide[-2 * width - 1 : -width], width)[-width:]
         wide = wide.at[:width].set(jnp.where(index == 0, top, wide[:width]))
         return wide.at[-width:].set(jnp.where(index == num_devices - 1, bottom, wide[-width:]))
 

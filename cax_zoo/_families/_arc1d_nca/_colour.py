@@ -26,10 +26,8 @@ from ..._data._arc1d import NUM_COLOURS
 from ..._errors import ConfigError, StateError
 from ..._nca._perceive import AbstractPerceive
 from ..._nca._update import AbstractUpdate
-from ._views import num_views, row_views
+from ._views import FIXED, MASK, num_views, row_views
 
-MASK = NUM_COLOURS  # the validity mask's channel
-FIXED = NUM_COLOURS + 1  # input one-hot + validity mask
 COLOURS = NUM_COLOURS - 1  # the permutable colours 1-9 (0 is the background)
 
 
@@ -45,6 +43,23 @@ def colour_groups(hidden: int, colour_channels: int) -> tuple[np.ndarray, np.nda
     colour = np.stack([np.concatenate([[k, FIXED + k], carriers[k]]) for k in range(1, NUM_COLOURS)])
     rest = FIXED + NUM_COLOURS * (1 + m) + np.arange(shared)
     return colour, np.concatenate([[0, MASK, FIXED], carriers[0], rest])
+
+
+def tied_matrix(own: Array, shared_to_colour: Array, sum_to_colour: Array, shared: Array,
+                sum_to_shared: Array) -> Array:
+    """The dense matrix of a colour-tied linear map, from inputs ``[shared (a), colour 1
+    (b), ..., colour 9 (b)]`` to outputs ``[shared (c), colour 1 (d), ..., colour 9 (d)]``:
+    each colour's outputs read its own inputs through ``own`` ``(d, b)``, the shared inputs
+    through ``shared_to_colour`` ``(d, a)`` and every colour's inputs through
+    ``sum_to_colour`` ``(d, b)``; the shared outputs read the shared inputs through
+    ``shared`` ``(c, a)`` and every colour's through ``sum_to_shared`` ``(c, b)``.
+    Returns ``(a + 9 b, c + 9 d)``."""
+    nine = jnp.eye(COLOURS, dtype=own.dtype)
+    shared_rows = jnp.concatenate([shared.T, jnp.tile(shared_to_colour.T, (1, COLOURS))], axis=1)
+    colour_rows = jnp.concatenate(
+        [jnp.tile(sum_to_shared.T, (COLOURS, 1)), jnp.kron(nine, own.T) + jnp.tile(sum_to_colour.T, (COLOURS, COLOURS))],
+        axis=1)
+    return jnp.concatenate([shared_rows, colour_rows])
 
 
 def _uniform(key, shape, fan_in: int, fan_out: int) -> Array:
@@ -103,17 +118,9 @@ class ColourRowPerceive(AbstractPerceive):
     def full_weight(self) -> Float[Array, "VC F"]:
         """The tied weights as one dense ``(V * C, F)`` matrix over the views' channels:
         the perception is then one matmul, like :class:`~cax_zoo.arc1d.RowPerceive`'s."""
-        nine = jnp.eye(COLOURS, dtype=jnp.float32)
-
-        def one_view(own, s2c, t2c, shared, t2s):  # (Fc, P), (Fc, Q), (Fc, P), (Fs, Q), (Fs, P)
-            colour_rows = jnp.concatenate(  # rows: colour 1's P channels, colour 2's, ...
-                [jnp.tile(t2s.T, (COLOURS, 1)), jnp.kron(nine, own.T) + jnp.tile(t2c.T, (COLOURS, COLOURS))], axis=1)
-            shared_rows = jnp.concatenate([shared.T, jnp.tile(s2c.T, (1, COLOURS))], axis=1)
-            return jnp.concatenate([colour_rows, shared_rows])  # (9 P + Q, F)
-
-        per_view = jax.vmap(one_view, in_axes=1)(self.colour_weight, self.shared_to_colour, self.sum_to_colour,
-                                                  self.shared_weight, self.sum_to_shared)  # (V, 9 P + Q, F)
-        grouped = np.concatenate([np.ravel(self.colour_index), self.shared_index])  # channel of each row
+        per_view = jax.vmap(tied_matrix, in_axes=1)(self.colour_weight, self.shared_to_colour, self.sum_to_colour,
+                                                    self.shared_weight, self.sum_to_shared)  # (V, Q + 9 P, F)
+        grouped = np.concatenate([self.shared_index, np.ravel(self.colour_index)])  # channel of each row
         return per_view[:, np.argsort(grouped)].reshape(-1, self.num_features)  # rows in channel order
 
     def __call__(self, state: Float[Array, "L C"]) -> Float[Array, "L F"]:
@@ -155,14 +162,11 @@ class ColourUpdate(AbstractUpdate):
 
     def full_weight(self) -> tuple[Float[Array, "F H"], Float[Array, " H"]]:
         """The tied weights and biases as one dense map of the features to the hidden channels."""
-        nine = jnp.eye(COLOURS, dtype=jnp.float32)
-        shared_rows = jnp.concatenate([self.shared_weight.T, jnp.tile(self.shared_to_colour.T, (1, COLOURS))], axis=1)
-        colour_rows = jnp.concatenate(
-            [jnp.tile(self.sum_to_shared.T, (COLOURS, 1)),
-             jnp.kron(nine, self.colour_weight.T) + jnp.tile(self.sum_to_colour.T, (COLOURS, COLOURS))], axis=1)
+        weight = tied_matrix(self.colour_weight, self.shared_to_colour, self.sum_to_colour, self.shared_weight,
+                             self.sum_to_shared)
         bias = jnp.concatenate([self.shared_bias, jnp.tile(self.colour_bias, COLOURS)])
         order = np.asarray(self.order)  # columns: shared outputs, colour 1's, ... -> hidden channels
-        return jnp.concatenate([shared_rows, colour_rows])[:, order], bias[order]
+        return weight[:, order], bias[order]
 
     def __call__(self, state, features, input=None, *, key=None):
         if input is not None:

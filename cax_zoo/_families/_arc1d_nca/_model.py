@@ -41,9 +41,8 @@ from ..._validation import (
 )
 from ._colour import ColourRowPerceive, ColourUpdate, colour_sizes
 from ._random_rows import random_block_rows
-from ._views import num_views, row_views
+from ._views import FIXED, num_views, row_views
 
-FIXED = NUM_COLOURS + 1  # input one-hot + validity mask
 MAX_RADIUS = 64
 TTT_ADAPT = ("all", "bias")
 

@@ -10,7 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ..._data._arc1d import NUM_COLOURS
 from ..._nca._perceive import neighbourhood_patches
+
+MASK = NUM_COLOURS  # a row state's channels: the input colour one-hot (0-9), then the validity mask
+FIXED = NUM_COLOURS + 1  # the channels a step never changes; hidden channels follow
 
 
 def segment_means(state: Float[Array, "L C"], mask_channel: int) -> Float[Array, "L C"]:
