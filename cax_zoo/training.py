@@ -52,6 +52,7 @@ from ._training._loop import train_loop as train_loop
 from ._training._rollout import rollout_up_to as rollout_up_to
 from ._training._losses import rgba_mse as rgba_mse
 from ._training._trainable import trainable_arrays as trainable_arrays
+from ._training._widen import widen as widen
 from ._training._optim import (
     make_optimizer as make_optimizer,
     make_schedule as make_schedule,

@@ -63,6 +63,9 @@ PREVIEW = ["--steps", "80", "--every", "2", "--seed", "3"]
 PREVIEW_SMOKE = ["--steps", "4", "--seed", "3"]
 PAPER = "Randazzo, Mordvintsev, Niklasson, Levin & Wang 2020, Distill, 'Self-classifying MNIST Digits'"
 
+# --init pretrained with a larger hidden_units grows the model (new perception filters and
+# hidden units start unread: the same votes) and fine-tunes it (cax_zoo.training.widen)
+WIDEN_FIELDS = ("hidden_units",)
 LOSSES = ("l2", "ce")
 LOSS_AT = ("every", "last")
 MNIST_TRAIN = 60000  # digits in MNIST's training split
@@ -278,7 +281,7 @@ def train(run: RecipeRun) -> int:
         keep = (images_np.astype(np.float32) / 255.0 > cfg["alive_threshold"]).sum((1, 2)) <= cfg["max_live"]
         images_np, labels_np = images_np[keep], labels_np[keep]
         print(f"training on {len(images_np)} digits with <= {cfg['max_live']} live cells")
-    model = initial_model(run, lambda: create_model(cfg))
+    model = initial_model(run, lambda: create_model(cfg), widen_fields=WIDEN_FIELDS)
     optimizer = make_optimizer(
         cfg["lr"], schedule=cfg["lr_schedule"], steps=cfg["steps"], boundaries=cfg["lr_boundaries"],
         decay=cfg["lr_decay"], normalize_gradients=cfg["normalize_gradients"])

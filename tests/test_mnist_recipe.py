@@ -321,3 +321,53 @@ def test_smoke_run_records_validation_metrics_and_the_split_note(tmp_path, data_
     assert "chosen on the validation split" in (folder / "README.md").read_text()
     model = cax_zoo.load_pretrained(folder)
     assert model.residual_noise == recipe.SMOKE["residual_noise"] == 0.02
+
+
+def test_widened_model_votes_as_the_narrow_one_and_trains_its_new_units(digits):
+    """``widen`` grows hidden_units (perception filters and MLP units) without changing a
+    single step: new units read the old ones, nothing reads them until training does."""
+    from cax_zoo.training import widen
+
+    narrow = _tiny(residual_noise=0.02)
+    wide = widen(narrow, _tiny(residual_noise=0.02, perturb=False, hidden_units=20))
+    assert wide.hidden_units == 20 and wide.perceive.weight.shape[0] == 20
+    assert wide.update.mlp.weights[0].shape == (20, 20) and wide.update.mlp.weights[-1].shape[1] == 20
+    state = narrow.initial_state(digits[0][:8])
+    key = jax.random.PRNGKey(4)
+    np.testing.assert_allclose(wide.rollout(state, 12, key=key), narrow.rollout(state, 12, key=key), atol=1e-5)
+    # the new units are live: the loss has a gradient on the weights that read them
+    def loss(m):
+        return jnp.sum(m.rollout(state, 3, key=key)[..., -10:] ** 2)
+
+    g = eqx.filter_grad(loss)(wide)
+    assert float(jnp.abs(g.update.mlp.weights[-1][:, 8:]).max()) > 0
+    assert float(jnp.abs(g.update.mlp.weights[0][:, 8:]).max()) > 0
+
+
+def test_widen_refuses_what_does_not_fit():
+    from cax_zoo.training import widen
+
+    with pytest.raises(ConfigError, match="does not fit"):
+        widen(_tiny(hidden_units=20), _tiny(hidden_units=8))
+    with pytest.raises(ConfigError, match="cannot grow"):
+        widen(_tiny(), cax_zoo.GrowingNCA(num_channels=8, hidden_units=8, size=12, key=jax.random.PRNGKey(0)))
+
+
+def test_init_pretrained_with_more_hidden_units_widens_the_release(tmp_path, digits):
+    from cax_zoo.training import initial_model, parse_recipe_args
+
+    narrow = _tiny(residual_noise=0.02)
+    cax_zoo.save_pretrained(narrow, tmp_path / "narrow")
+
+    def start(units):
+        cfg = {**recipe.SMOKE, "hidden_channels": 2, "hidden_units": units}
+        run = parse_recipe_args(["--init", "pretrained", "--pretrained", str(tmp_path / "narrow"), "--out",
+                                 str(tmp_path / "out")], name=recipe.NAME, description="x", full=cfg, smoke=cfg)
+        return initial_model(run, lambda: recipe.create_model(cfg), widen_fields=recipe.WIDEN_FIELDS)
+
+    wide = start(24)
+    assert wide.hidden_units == 24 and wide.perceive.weight.shape[0] == 24
+    state = narrow.initial_state(digits[0][:4])
+    key = jax.random.PRNGKey(9)
+    np.testing.assert_allclose(wide.rollout(state, 8, key=key), narrow.rollout(state, 8, key=key), atol=1e-5)
+    assert start(4).hidden_units == 8  # a smaller width (e.g. --smoke's) keeps the pretrained one

@@ -295,14 +295,18 @@ STEP_FIELDS = ("steps", "default_steps")
 
 
 def initial_model(run: RecipeRun, create: Callable[[], Any], *,
-                  from_config: tuple[str, ...] = STEP_FIELDS) -> Any:
+                  from_config: tuple[str, ...] = STEP_FIELDS, widen_fields: tuple[str, ...] = ()) -> Any:
     """The model a run starts from: ``create()`` for ``--init random``; for
     ``--init pretrained``, ``--pretrained`` (a released name, ``hf://user/repo`` or a
     local model folder; default the recipe's own released model), which must be of the
     family that ``create()`` builds. The static fields named in ``from_config`` (default
     :data:`STEP_FIELDS`, how many steps the model runs by default) are set to the values
     ``create()`` gives them, so a model fine-tuned to another rollout length runs, and is
-    evaluated, as long as this run trains it; its arrays stay the pretrained ones."""
+    evaluated, as long as this run trains it; its arrays stay the pretrained ones. Where
+    the config makes fields named in ``widen_fields`` (layer widths whose growth the
+    family keeps function-preserving, see :func:`widen`) larger than the pretrained
+    model's, the pretrained model is grown into ``create()``'s wider one (smaller keeps
+    the pretrained width, as for every other field that shapes the arrays)."""
     if run.init == "random":
         return create()
     import equinox as eqx
@@ -337,7 +341,13 @@ def initial_model(run: RecipeRun, create: Callable[[], Any], *,
         )
     wanted, have = expected.config(), model.config()
     changes = {k: wanted[k] for k in from_config if k in wanted and k in have and wanted[k] != have[k]}
-    return with_config(model, **changes) if changes else model
+    model = with_config(model, **changes) if changes else model
+    grown = [k for k in widen_fields if k in wanted and k in have and wanted[k] > have[k]]
+    if not grown:
+        return model
+    from ._widen import widen
+
+    return widen(model, create())
 
 
 def with_config(model: Any, **changes: Any) -> Any:
