@@ -370,4 +370,17 @@ def test_init_pretrained_with_more_hidden_units_widens_the_release(tmp_path, dig
     state = narrow.initial_state(digits[0][:4])
     key = jax.random.PRNGKey(9)
     np.testing.assert_allclose(wide.rollout(state, 8, key=key), narrow.rollout(state, 8, key=key), atol=1e-5)
-    assert start(4).hidden_units == 8  # a smaller width (e.g. --smoke's) keeps the pretrained one
+    assert start(4).hidden_units == 8  # a smaller width from the recipe's config (--smoke's) keeps the pretrained one
+
+
+@pytest.mark.parametrize("pair,named", [("hidden_channels=12", "hidden_channels=12 would change the shape"),
+                                        ("hidden_units=40", "hidden_units=40 would change the shape")])
+def test_init_pretrained_refuses_a_given_config_that_reshapes_the_release(tmp_path, capsys, pair, named):
+    """A --config the user gives that the pretrained arrays cannot take is a one-line error
+    (before, the run trained the release's shape while its card listed the given value)."""
+    code = recipe.main(["--smoke", "--no-progress", "--out", str(tmp_path / "o"), "--init", "pretrained",
+                        "--config", pair])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert named in err and "(pretrained: " in err and "\n" not in err
+    assert not (tmp_path / "o" / "checkpoints").exists()

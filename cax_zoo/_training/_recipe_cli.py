@@ -343,11 +343,30 @@ def initial_model(run: RecipeRun, create: Callable[[], Any], *,
     changes = {k: wanted[k] for k in from_config if k in wanted and k in have and wanted[k] != have[k]}
     model = with_config(model, **changes) if changes else model
     grown = [k for k in widen_fields if k in wanted and k in have and wanted[k] > have[k]]
+    _refuse_explicit_reshapes(run, model, source, wanted, have, skip=(*from_config, *grown))
     if not grown:
         return model
     from ._widen import widen
 
     return widen(model, create())
+
+
+def _refuse_explicit_reshapes(run: RecipeRun, model: Any, source: str, wanted: Mapping[str, Any],
+                              have: Mapping[str, Any], *, skip: tuple[str, ...]) -> None:
+    """A ``--config`` the user gave that would reshape the pretrained arrays is a
+    ConfigError (the run would train the pretrained shape while its card lists the
+    given value); the same difference coming from ``--smoke``'s config is not."""
+    given = {pair.split("=", 1)[0] for pair in (getattr(run.options, "config", None) or [])}
+    for k in sorted(given):
+        if k in skip or k not in wanted or k not in have or wanted[k] == have[k]:
+            continue
+        try:
+            with_config(model, **{k: wanted[k]})
+        except WeightsError:
+            raise ConfigError(
+                f"--init pretrained: --config {k}={json.dumps(wanted[k])} would change the shape of {source}'s "
+                f"arrays (pretrained: {k}={json.dumps(have[k])}); keep its value or train with --init random"
+            ) from None
 
 
 def with_config(model: Any, **changes: Any) -> Any:
