@@ -99,6 +99,11 @@ def _coerce(key: str, text: str, default: Any) -> Any:
     return text if isinstance(default, str) else value
 
 
+def _config_key(pair: str) -> str:
+    """The key of a ``--config key=value`` string."""
+    return pair.partition("=")[0].strip()
+
+
 def apply_overrides(base: Mapping[str, Any], pairs: list[str]) -> dict[str, Any]:
     """``key=value`` strings applied to ``base``; unknown keys and bad values raise ConfigError."""
     config = dict(base)
@@ -216,8 +221,7 @@ def resolve_resume(run: RecipeRun, saved_config: Mapping[str, Any], given: list[
     A field the checkpoint predates (added to the recipe since) takes the run's value, its
     default unless given, so an older checkpoint still resumes."""
     runtime = {}
-    for pair in given:
-        key = pair.partition("=")[0].strip()
+    for key in map(_config_key, given):
         if key in RUNTIME_KEYS:
             runtime[key] = run.config[key]
         elif key in saved_config and run.config.get(key) != saved_config[key]:
@@ -305,8 +309,10 @@ def initial_model(run: RecipeRun, create: Callable[[], Any], *,
     evaluated, as long as this run trains it; its arrays stay the pretrained ones. Where
     the config makes fields named in ``widen_fields`` (layer widths whose growth the
     family keeps function-preserving, see :func:`widen`) larger than the pretrained
-    model's, the pretrained model is grown into ``create()``'s wider one (smaller keeps
-    the pretrained width, as for every other field that shapes the arrays)."""
+    model's, the pretrained model is grown into ``create()``'s wider one. Any other
+    difference that would reshape the pretrained arrays keeps the pretrained shape when it
+    comes from the recipe's config (``--smoke``'s sizes) and is a ConfigError when the user
+    gave it with ``--config``."""
     if run.init == "random":
         return create()
     import equinox as eqx
@@ -356,7 +362,7 @@ def _refuse_explicit_reshapes(run: RecipeRun, model: Any, source: str, wanted: M
     """A ``--config`` the user gave that would reshape the pretrained arrays is a
     ConfigError (the run would train the pretrained shape while its card lists the
     given value); the same difference coming from ``--smoke``'s config is not."""
-    given = {pair.split("=", 1)[0] for pair in (getattr(run.options, "config", None) or [])}
+    given = {_config_key(pair) for pair in (getattr(run.options, "config", None) or [])}
     for k in sorted(given):
         if k in skip or k not in wanted or k not in have or wanted[k] == have[k]:
             continue

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import equinox as eqx
-import jax
 import numpy as np
 
 from .._errors import ConfigError
-from .._weights import weight_key
+from .._weights import fill_arrays, module_arrays
 
 
 def widen(model: Any, wider: Any) -> Any:
@@ -27,23 +25,15 @@ def widen(model: Any, wider: Any) -> Any:
     """
     if type(model) is not type(wider):
         raise ConfigError(f"widen: cannot grow a {type(model).__name__} into a {type(wider).__name__}")
-    old_leaves = jax.tree_util.tree_leaves_with_path(eqx.filter(model, eqx.is_array))
-    new_leaves = jax.tree_util.tree_leaves_with_path(eqx.filter(wider, eqx.is_array))
-    old = {weight_key(p): np.asarray(v) for p, v in old_leaves}
-    grown = []
-    for path, leaf in new_leaves:
-        name = weight_key(path)
-        if name not in old:
-            raise ConfigError(f"widen: {name} of the wider model has no counterpart in the model")
-        a, b = old.pop(name), np.array(leaf)
+    old, grown = module_arrays(model), module_arrays(wider)
+    if set(old) != set(grown):
+        unmatched = sorted(set(old) ^ set(grown))
+        raise ConfigError(f"widen: {', '.join(unmatched)} not in both the model and the wider model")
+    for name, a in old.items():
+        b = grown[name] = np.array(grown[name])
         if a.ndim != b.ndim or a.dtype != b.dtype or any(m > n for m, n in zip(a.shape, b.shape)):
             raise ConfigError(f"widen: {name} {a.dtype}{list(a.shape)} does not fit in {b.dtype}{list(b.shape)}")
         if b.ndim >= 2:
             b[:, a.shape[1]:] = 0
         b[tuple(slice(0, n) for n in a.shape)] = a
-        grown.append(b)
-    if old:
-        raise ConfigError(f"widen: the wider model lacks {', '.join(sorted(old))}")
-    arrays, static = eqx.partition(wider, eqx.is_array)
-    treedef = jax.tree_util.tree_structure(arrays)
-    return eqx.combine(jax.tree_util.tree_unflatten(treedef, [jax.numpy.asarray(g) for g in grown]), static)
+    return fill_arrays(wider, grown, source="widen")
