@@ -384,3 +384,25 @@ def test_init_pretrained_refuses_a_given_config_that_reshapes_the_release(tmp_pa
     err = capsys.readouterr().err.strip()
     assert named in err and "(pretrained: " in err and "\n" not in err
     assert not (tmp_path / "o" / "checkpoints").exists()
+
+
+def test_init_pretrained_applies_a_given_config_that_fits_the_release(tmp_path):
+    """A static field the user gives (``residual_noise=0``) is what the fine-tune trains
+    with; ``--smoke``'s own differences from the release (8 hidden units) are not applied."""
+    from cax_zoo.training import initial_model, parse_recipe_args
+
+    released = cax_zoo.load("mnist_self_classify")
+    assert released.residual_noise == 0.02
+
+    def start(*config):
+        args = ["--smoke", "--init", "pretrained", "--out", str(tmp_path / "out")]
+        for pair in config:
+            args += ["--config", pair]
+        run = parse_recipe_args(args, name=recipe.NAME, description="x", full=recipe.FULL, smoke=recipe.SMOKE)
+        return initial_model(run, lambda: recipe.create_model(run.config), widen_fields=recipe.WIDEN_FIELDS)
+
+    tuned = start("residual_noise=0", "alive_threshold=0.2")
+    assert tuned.residual_noise == 0.0 and tuned.alive_threshold == 0.2
+    np.testing.assert_array_equal(tuned.update.mlp.weights[0], released.update.mlp.weights[0])
+    kept = start()
+    assert kept.residual_noise == released.residual_noise and kept.hidden_units == released.hidden_units

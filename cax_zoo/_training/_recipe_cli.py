@@ -309,10 +309,11 @@ def initial_model(run: RecipeRun, create: Callable[[], Any], *,
     evaluated, as long as this run trains it; its arrays stay the pretrained ones. Where
     the config makes fields named in ``widen_fields`` (layer widths whose growth the
     family keeps function-preserving, see :func:`widen`) larger than the pretrained
-    model's, the pretrained model is grown into ``create()``'s wider one. Any other
-    difference that would reshape the pretrained arrays keeps the pretrained shape when it
-    comes from the recipe's config (``--smoke``'s sizes) and is a ConfigError when the user
-    gave it with ``--config``."""
+    model's, the pretrained model is grown into ``create()``'s wider one. A field the user
+    gave with ``--config`` is applied when the pretrained arrays fit it (e.g.
+    ``residual_noise=0``) and is a ConfigError when it would reshape them; other
+    differences from the recipe's own config (``--smoke``'s sizes) keep the pretrained
+    values."""
     if run.init == "random":
         return create()
     import equinox as eqx
@@ -349,7 +350,7 @@ def initial_model(run: RecipeRun, create: Callable[[], Any], *,
     changes = {k: wanted[k] for k in from_config if k in wanted and k in have and wanted[k] != have[k]}
     model = with_config(model, **changes) if changes else model
     grown = [k for k in widen_fields if k in wanted and k in have and wanted[k] > have[k]]
-    _refuse_explicit_reshapes(run, model, source, wanted, have, skip=(*from_config, *grown))
+    model = _apply_given_config(run, model, source, wanted, have, skip=(*from_config, *grown))
     if not grown:
         return model
     from ._widen import widen
@@ -357,12 +358,13 @@ def initial_model(run: RecipeRun, create: Callable[[], Any], *,
     return widen(model, create())
 
 
-def _refuse_explicit_reshapes(run: RecipeRun, model: Any, source: str, wanted: Mapping[str, Any],
-                              have: Mapping[str, Any], *, skip: tuple[str, ...]) -> None:
-    """A ``--config`` the user gave that would reshape the pretrained arrays is a
-    ConfigError (the run would train the pretrained shape while its card lists the
-    given value); the same difference coming from ``--smoke``'s config is not."""
+def _apply_given_config(run: RecipeRun, model: Any, source: str, wanted: Mapping[str, Any],
+                        have: Mapping[str, Any], *, skip: tuple[str, ...]) -> Any:
+    """``model`` with the fields the user gave by ``--config`` set to their values (a run
+    trains, and its card lists, what was asked). One that would reshape the pretrained
+    arrays is a ConfigError naming it; ``--smoke``'s own differences are left alone."""
     given = {_config_key(pair) for pair in (getattr(run.options, "config", None) or [])}
+    changes = {}
     for k in sorted(given):
         if k in skip or k not in wanted or k not in have or wanted[k] == have[k]:
             continue
@@ -373,6 +375,8 @@ def _refuse_explicit_reshapes(run: RecipeRun, model: Any, source: str, wanted: M
                 f"--init pretrained: --config {k}={json.dumps(wanted[k])} would change the shape of {source}'s "
                 f"arrays (pretrained: {k}={json.dumps(have[k])}); keep its value or train with --init random"
             ) from None
+        changes[k] = wanted[k]
+    return with_config(model, **changes)
 
 
 def with_config(model: Any, **changes: Any) -> Any:
