@@ -204,13 +204,13 @@ def train(run: RecipeRun) -> int:
                               progress=run.progress, print_table=False)
     table = format_table(result)
     print(table)
-    tail = np.mean([h[1] for h in history[-10:]]) if history else None
+    tail = trained.final_loss(last=10)
     metrics = {"heldout_overall": result["overall"], "heldout_n_tasks": result["n_tasks"],
                "heldout_n_solved": result["n_solved"], "heldout_indices": f"{ea}-{eb - 1}",
                "heldout_per_task_type": result["per_task_type"],
                "validation_overall": val["overall"], "validation_n_tasks": val["n_tasks"],
                "validation_indices": f"{va}-{vb - 1}", "eval_seconds": result["seconds"],
-               "final_train_loss": None if tail is None else round(float(tail), 4),
+               "final_train_loss": None if tail is None else round(tail, 4),
                "train_steps": n, "train_seconds": trained.train_seconds}
     notes = (f"Protocol: the CAX paper's (one NCA for all task types, told the task by a learned task-type "
              f"embedding; no test-time training), not the later notebook's (demonstrations in context "

@@ -193,10 +193,9 @@ def train(run: RecipeRun) -> int:
     print(f"validating on {len(val_grey)} held-out training digits ...")
     val = score_inpainting(model, val_grey, train_grey.mean(axis=0),
                            jax.random.fold_in(base_key, 2**31 - 2), batch_size=500)
-    tail = [h[1] for h in trained.history[-50:]]
     metrics = {"val_masked_mse": val["masked_mse"], "val_baseline_masked_mse": val["baseline_masked_mse"],
                "val_mse": val["mse"], "val_num_images": val["num_images"], "steps": model.steps,
-               "mask_ratio": model.mask_ratio, "final_train_loss": float(np.mean(tail)) if tail else None,
+               "mask_ratio": model.mask_ratio, "final_train_loss": trained.final_loss(),
                "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print(metrics)
     s = model.size

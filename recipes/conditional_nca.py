@@ -185,8 +185,7 @@ def train(run: RecipeRun) -> int:
         return 0
     model = trained.model
     metrics = evaluate(model, num_seeds=2 if run.smoke else 8)
-    tail = [h[1] for h in trained.history[-50:]]
-    metrics = {**metrics, "final_train_loss": float(np.mean(tail)) if tail else None,
+    metrics = {**metrics, "final_train_loss": trained.final_loss(),
                "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print(metrics)
     card = model_card(

@@ -230,8 +230,7 @@ def train(run: RecipeRun) -> int:
         return 0
     model = trained.model  # default_steps = rollout_max (initial_model sets it for a fine-tuned one too)
     metrics = evaluate(model, target=target_np, steps=cfg["rollout_max"])
-    tail = [h[1] for h in trained.history[-50:]]
-    metrics = {**metrics, "final_train_loss": float(np.mean(tail)) if tail else None,
+    metrics = {**metrics, "final_train_loss": trained.final_loss(),
                "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print(metrics)
     card = model_card(

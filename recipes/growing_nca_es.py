@@ -181,8 +181,7 @@ def train(run: RecipeRun) -> int:
         return 0
     model = eqx.combine(jax.device_get(trained.trees["es_state"].mean), static)
     metrics = evaluate(model, target=target_np, steps=cfg["rollout_steps"])
-    tail = [h[1] for h in trained.history[-50:]]
-    metrics = {**metrics, "final_train_loss": float(np.mean(tail)) if tail else None,
+    metrics = {**metrics, "final_train_loss": trained.final_loss(),
                "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print(metrics)
     card = model_card(

@@ -254,8 +254,7 @@ def train(run: RecipeRun) -> int:
     model = trained.model
     print(f"validating on {len(val_grey)} held-out training digits ...")
     metrics = validate(model, val_grey, val_labels, seed=cfg["seed"], classifier=cfg["val_classifier"])
-    tail = [h[1] for h in trained.history[-50:]]
-    metrics = {**metrics, "steps": model.steps, "final_train_loss": float(np.mean(tail)) if tail else None,
+    metrics = {**metrics, "steps": model.steps, "final_train_loss": trained.final_loss(),
                "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print(metrics)
     s = model.image_size

@@ -208,8 +208,7 @@ def train(run: RecipeRun) -> int:
     print(f"validating on {len(val_grey)} held-out training digits ...")
     metrics = validate(model, val_grey, seed=cfg["seed"])
     metrics["val_baseline_mse"] = float(np.mean((val_grey - train_grey.mean(axis=0)) ** 2))
-    tail = [h[1] for h in trained.history[-50:]]
-    metrics = {**metrics, "steps": model.steps, "final_train_loss": float(np.mean(tail)) if tail else None,
+    metrics = {**metrics, "steps": model.steps, "final_train_loss": trained.final_loss(),
                "train_steps": trained.steps_done, "train_seconds": trained.train_seconds}
     print(metrics)
     card = model_card(

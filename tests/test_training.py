@@ -357,3 +357,13 @@ def test_rollout_up_to_runs_exactly_num_steps_and_differentiates_like_the_loop(r
     for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6)
     assert any(float(jnp.max(jnp.abs(g))) > 0 for g in jax.tree.leaves(got))
+
+
+def test_final_loss_is_the_mean_of_the_last_logged_losses():
+    from cax_zoo.training import Trained
+
+    trained = Trained(trees={}, model=None, history=[[0, 4.0], [10, 2.0], [20, 1.0]], completed=True,
+                      start_step=0, steps_done=30, train_seconds=1.0)
+    assert trained.final_loss(last=2) == 1.5 and trained.final_loss() == pytest.approx(7 / 3)
+    assert Trained(trees={}, model=None, history=[], completed=False, start_step=0, steps_done=0,
+                   train_seconds=0.0).final_loss() is None

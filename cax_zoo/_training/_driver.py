@@ -50,6 +50,11 @@ class Trained:
     steps_done: int  # steps trained in total
     train_seconds: float  # wall time over the whole run, resumed parts included
 
+    def final_loss(self, last: int = 50) -> float | None:
+        """Mean of the last ``last`` logged losses (None before any): a card's ``final_train_loss``."""
+        tail = [loss for _, loss in self.history[-last:]]
+        return float(sum(tail) / len(tail)) if tail else None
+
 
 def drive(
     run: RecipeRun,
