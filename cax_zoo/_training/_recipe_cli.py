@@ -348,7 +348,7 @@ def initial_model(run: RecipeRun, create: Callable[[], Any], *,
         )
     wanted, have = expected.config(), model.config()
     changes = {k: wanted[k] for k in from_config if k in wanted and k in have and wanted[k] != have[k]}
-    model = with_config(model, **changes) if changes else model
+    model = with_config(model, **changes)
     grown = [k for k in widen_fields if k in wanted and k in have and wanted[k] > have[k]]
     model = _apply_given_config(run, model, source, wanted, have, skip=(*from_config, *grown))
     if not grown:
@@ -364,19 +364,17 @@ def _apply_given_config(run: RecipeRun, model: Any, source: str, wanted: Mapping
     trains, and its card lists, what was asked). One that would reshape the pretrained
     arrays is a ConfigError naming it; ``--smoke``'s own differences are left alone."""
     given = {_config_key(pair) for pair in (getattr(run.options, "config", None) or [])}
-    changes = {}
     for k in sorted(given):
         if k in skip or k not in wanted or k not in have or wanted[k] == have[k]:
             continue
         try:
-            with_config(model, **{k: wanted[k]})
+            model = with_config(model, **{k: wanted[k]})
         except WeightsError:
             raise ConfigError(
                 f"--init pretrained: --config {k}={json.dumps(wanted[k])} would change the shape of {source}'s "
                 f"arrays (pretrained: {k}={json.dumps(have[k])}); keep its value or train with --init random"
             ) from None
-        changes[k] = wanted[k]
-    return with_config(model, **changes)
+    return model
 
 
 def with_config(model: Any, **changes: Any) -> Any:
