@@ -1,5 +1,6 @@
 """1D-ARC (Xu et al. 2023) and the neural CA that solves it by test-time training:
-the task loader, solving, candidates and voting, scoring, the evaluation and the
+the task loader, solving, candidates (checked against the invariants the demonstrations
+keep) and voting, scoring, the evaluation and the
 published baselines (GPT-4, CAX's NCA) beside which results are tabled; and procedurally
 generated tasks of the 18 types (:func:`generate_tasks`), each type's rule checked on real
 tasks by :func:`follows_rule`.
@@ -35,6 +36,7 @@ from ._families._arc1d_nca import (
     ADAPT as ADAPT,
     ARC_COLOURS as ARC_COLOURS,
     Arc1DNCA as Arc1DNCA,
+    INVARIANTS as INVARIANTS,
     Arc1DTaskNCA as Arc1DTaskNCA,
     ColourRowPerceive as ColourRowPerceive,
     ColourUpdate as ColourUpdate,
@@ -44,6 +46,7 @@ from ._families._arc1d_nca import (
     adapted_filter as adapted_filter,
     candidates as candidates,
     colour_groups as colour_groups,
+    demonstrated_invariants as demonstrated_invariants,
     directional_context as directional_context,
     evaluate as evaluate,
     evaluate_task_id as evaluate_task_id,
@@ -52,6 +55,7 @@ from ._families._arc1d_nca import (
     generate_task as generate_task,
     generate_tasks as generate_tasks,
     initial_states as initial_states,
+    keeps_invariants as keeps_invariants,
     logits as logits,
     majority_row as majority_row,
     padded_length as padded_length,
@@ -68,6 +72,7 @@ from ._families._arc1d_nca import (
     task_arrays as task_arrays,
     task_id_logits as task_id_logits,
     task_id_states as task_id_states,
+    verified_rows as verified_rows,
     with_contexts as with_contexts,
 )
 from ._families._arc1d_nca._score import EVALUATE_OPTIONS as EVALUATE_OPTIONS

@@ -171,12 +171,13 @@ def test_ttt_settings_are_config_with_backward_compatible_defaults():
     old = {"hidden": 12, "features": 8, "radius": 2, "far": [], "default_steps": 3}
     m = Arc1DNCA(**old, key=KEY)
     assert (m.ttt_steps, m.ttt_lr, m.ttt_adapt, m.ttt_restarts, m.ttt_mirror) == (150, 3e-3, "all", 2, False)
+    assert m.ttt_verify is False
     m = Arc1DNCA(**{**old, "ttt_steps": 20, "ttt_lr": 1e-3, "ttt_adapt": "bias", "ttt_restarts": 3,
-                    "ttt_mirror": True}, key=KEY)
+                    "ttt_mirror": True, "ttt_verify": True}, key=KEY)
     assert Arc1DNCA(**m.config(), key=KEY).config() == m.config()
     assert m.config()["ttt_restarts"] == 3 and m.config()["ttt_mirror"] is True
     for bad in ({"ttt_adapt": "some"}, {"ttt_lr": 0.0}, {"ttt_steps": 0}, {"ttt_restarts": 0},
-                {"ttt_mirror": "yes"}, {"radius": 0}, {"far": [1]}, {"features": 10**7}, {"hidden": 3},
+                {"ttt_mirror": "yes"}, {"ttt_verify": 1}, {"radius": 0}, {"far": [1]}, {"features": 10**7}, {"hidden": 3},
                 {"default_steps": 0}):
         (field,) = bad
         with pytest.raises(cax_zoo.ConfigError, match=field):
@@ -360,6 +361,103 @@ def test_mirrored_restarts_predict_the_mirror_image_and_reverse_it_back():
     (plain,) = candidates(m, [task], ttt_steps=0, votes=1, restarts=2, mirror=False)
     np.testing.assert_array_equal(plain[0], np.stack([c[0], c[0]]))
     assert np.array_equal(solve(m, [task], ttt_steps=0, votes=1, restarts=3, mirror=True)[0][0], c[0])
+
+
+def test_each_invariant_on_pairs_it_holds_on_and_pairs_it_breaks():
+    from cax_zoo.arc1d import INVARIANTS, keeps_invariants
+
+    a = lambda *v: np.array(v)
+    x = a(0, 2, 2, 0, 5, 0, 0)
+    cases = {  # name: (a pair that keeps it, a pair that breaks it), both from x
+        "colour_counts": (a(0, 0, 2, 2, 5, 0, 0), a(0, 2, 2, 2, 5, 0, 0)),
+        "nonzero_count": (a(0, 3, 3, 0, 5, 0, 0), a(0, 2, 2, 0, 0, 0, 0)),
+        "nonzero_cells": (a(0, 1, 1, 0, 1, 0, 0), a(0, 0, 2, 2, 5, 0, 0)),
+        "background_kept": (a(0, 2, 0, 0, 5, 0, 0), a(0, 2, 2, 2, 5, 0, 0)),
+        "no_new_colours": (a(0, 5, 5, 5, 0, 0, 2), a(0, 2, 2, 0, 6, 0, 0)),
+        "singletons_kept": (a(0, 0, 0, 2, 5, 0, 0), a(0, 2, 2, 5, 0, 0, 0)),
+        "run_count": (a(0, 0, 0, 2, 0, 0, 5), a(0, 2, 2, 2, 2, 0, 0)),
+        "run_lengths": (a(5, 0, 0, 2, 2, 0, 0), a(0, 2, 0, 0, 5, 5, 5)),
+    }
+    assert set(cases) == set(INVARIANTS)
+    for name, (kept, broken) in cases.items():
+        assert keeps_invariants(x, kept, [name]), name
+        assert not keeps_invariants(x, broken, [name]), name
+        assert not keeps_invariants(x, kept[:-1], [name]), name  # unequal lengths keep nothing
+    assert keeps_invariants(x, a(0, 0, 0, 0, 0, 9, 9), [])  # no invariant asked: anything goes
+    with pytest.raises(cax_zoo.ConfigError, match="unknown invariants.*colour_count'"):
+        keeps_invariants(x, x, ["colour_count"])
+
+
+def test_demonstrated_invariants_of_a_move_and_the_vote_among_the_rows_that_keep_them():
+    from cax_zoo.arc1d import demonstrated_invariants, verified_rows
+
+    pairs = [(np.array([2, 2, 0, 0]), np.array([0, 2, 2, 0])), (np.array([0, 7, 0, 0]), np.array([0, 0, 7, 0]))]
+    assert demonstrated_invariants(pairs) == ("colour_counts", "nonzero_count", "no_new_colours", "run_count",
+                                              "run_lengths")
+    assert "singletons_kept" not in demonstrated_invariants(pairs)  # the 7 moved
+    x = np.array([0, 4, 4, 4, 0, 0])
+    rows = np.array([[0, 4, 4, 4, 4, 0], [0, 4, 4, 4, 4, 0], [0, 0, 4, 4, 4, 0]])  # the stretched row is the majority
+    names = demonstrated_invariants(pairs)
+    np.testing.assert_array_equal(verified_rows(rows, x, names), rows[2:])
+    np.testing.assert_array_equal(verified_rows(rows[:2], x, names), rows[:2])  # none keeps them: all vote
+    with pytest.raises(cax_zoo.ConfigError, match="at least one"):
+        demonstrated_invariants([])
+
+
+def test_no_demonstrated_invariant_rejects_the_right_answer_on_any_real_task(tasks):
+    from cax_zoo.arc1d import demonstrated_invariants, keeps_invariants
+
+    counts = dict.fromkeys(("colour_counts", "run_lengths", "nonzero_cells"), 0)
+    for t in tasks:
+        names = demonstrated_invariants(t.train)
+        for x, y in t.test:
+            assert keeps_invariants(x, y, names), (t.name, names)
+        for n in counts:
+            counts[n] += n in names
+    # the filter is not vacuous on the data: each of these binds on many tasks
+    assert len(tasks) == 540 and min(counts.values()) >= 100, counts
+
+
+def test_verified_solve_votes_only_among_rows_that_keep_the_demonstrations_invariants():
+    import equinox as eqx
+
+    from cax_zoo.arc1d import (
+        Arc1DTask, candidates, demonstrated_invariants, keeps_invariants, majority_row, solve, verified_rows,
+    )
+
+    def model(seed, verify=False):  # an untrained rule with a random update: candidates of all kinds
+        m = Arc1DNCA(hidden=12, features=8, default_steps=3, ttt_restarts=1, ttt_verify=verify,
+                     key=jax.random.PRNGKey(seed))
+        w = m.update.mlp.weights[0]
+        return eqx.tree_at(lambda m: m.update.mlp.weights[0], m,
+                           jax.random.normal(jax.random.PRNGKey(seed + 1), w.shape))
+
+    x = np.array([0, 3, 3, 0, 0, 7, 0, 1, 1, 1, 0, 5, 0], np.int32)
+    # the demonstration keeps only the number of one-colour runs (its singleton 4 is recoloured)
+    demo = (np.array([0, 1, 1, 0, 4, 0]), np.array([2, 0, 0, 3, 3, 3]))
+    task = Arc1DTask(name="t_0", task_type="t", index=0, train=(demo,), test=((x, x),))
+    names, mask = demonstrated_invariants(task.train), np.ones(len(x), bool)
+    assert names == ("run_count",)
+    options = dict(ttt_steps=0, votes=8, num_perms=8)
+    for seed in range(1, 40):  # a rule some but not all of whose candidates keep the run count
+        m = model(seed)
+        (cands,) = candidates(m, [task], **options)
+        keeps = [keeps_invariants(x, r, names) for r in cands[0]]
+        if any(keeps) and not keeps_invariants(x, majority_row(cands[0], mask), names):
+            break
+    else:
+        pytest.fail("no random rule among 39 splits its candidates")
+    plain = solve(m, [task], **options)[0][0]
+    verified = solve(m, [task], verify=True, **options)[0][0]
+    np.testing.assert_array_equal(plain, majority_row(cands[0], mask))
+    np.testing.assert_array_equal(verified, majority_row(verified_rows(cands[0], x, names), mask))
+    assert keeps_invariants(x, verified, names) and not keeps_invariants(x, plain, names)
+    # the model's own ttt_verify is the default, and survives its config
+    assert not m.ttt_verify and model(seed, True).config()["ttt_verify"] is True
+    np.testing.assert_array_equal(solve(model(seed, True), [task], **options)[0][0], verified)
+    np.testing.assert_array_equal(solve(model(seed, True), [task], verify=False, **options)[0][0], plain)
+    with pytest.raises(cax_zoo.ConfigError, match="verify"):
+        solve(m, [task], verify="yes", **options)
 
 
 def test_fine_tuning_starts_from_the_stored_context_that_fits_the_demonstrations_best(tmp_path):

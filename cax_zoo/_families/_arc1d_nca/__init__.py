@@ -1,7 +1,7 @@
 """A 1-D neural CA that solves 1D-ARC tasks by test-time training on their demonstrations:
 the model (:mod:`._model`; what a cell sees, :mod:`._views`; colour-equivariant
 perception and update, :mod:`._colour`), test-time training (:mod:`._ttt`), candidates and voting
-(:mod:`._solve`), scoring (:mod:`._score`) and one task file solved and drawn
+(:mod:`._solve`; candidates checked against the demonstrations' invariants, :mod:`._verify`), scoring (:mod:`._score`) and one task file solved and drawn
 (:mod:`._task_file`); and CAX's own 1D-ARC NCA under the paper's task-ID protocol
 (:mod:`._task_id`, scored by :mod:`._task_id_score`); procedurally generated tasks of the
 18 types and their rules (:mod:`._generate`). Public as :mod:`cax_zoo.arc1d`."""
@@ -26,6 +26,12 @@ from ._solve import (
     shift_bias as shift_bias,
     solve as solve,
     task_arrays as task_arrays,
+)
+from ._verify import (
+    INVARIANTS as INVARIANTS,
+    demonstrated_invariants as demonstrated_invariants,
+    keeps_invariants as keeps_invariants,
+    verified_rows as verified_rows,
 )
 from ._task_file import TaskRun as TaskRun, read_task_file as read_task_file, render_task as render_task
 from ._task_file import solve_task_file as solve_task_file

@@ -142,6 +142,7 @@ class Arc1DNCA(AbstractNCA):
     ttt_restarts: int = eqx.field(static=True)
     ttt_mirror: bool = eqx.field(static=True)
     ttt_contexts: int = eqx.field(static=True)
+    ttt_verify: bool = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
     num_channels: int = eqx.field(static=True)
 
@@ -150,7 +151,8 @@ class Arc1DNCA(AbstractNCA):
                  context_decays: Sequence[float] = (), colour_channels: int = 0, colour_features: int = 8,
                  default_steps: int = 24, ttt_steps: int = 150,
                  ttt_lr: float = 3e-3, ttt_adapt: str = "all", ttt_restarts: int = 2,
-                 ttt_mirror: bool = False, ttt_contexts: int = 0, key: PRNGKeyArray | None = None):
+                 ttt_mirror: bool = False, ttt_contexts: int = 0, ttt_verify: bool = False,
+                 key: PRNGKeyArray | None = None):
         self.hidden = check_int("hidden", hidden, minimum=NUM_COLOURS, maximum=MAX_CHANNELS)
         self.features = check_int("features", features, minimum=1, maximum=MAX_HIDDEN)
         self.radius = check_int("radius", radius, minimum=1, maximum=MAX_RADIUS)
@@ -162,6 +164,7 @@ class Arc1DNCA(AbstractNCA):
         self.pooled = check_bool("pooled", pooled)
         self.segment_pooled = check_bool("segment_pooled", segment_pooled)
         self.ttt_mirror = check_bool("ttt_mirror", ttt_mirror)
+        self.ttt_verify = check_bool("ttt_verify", ttt_verify)
         self.ttt_contexts = check_int("ttt_contexts", ttt_contexts, minimum=0, maximum=4096)
         self.context_decays = check_float_tuple(
             "context_decays", list(context_decays) if isinstance(context_decays, tuple) else context_decays,
@@ -198,7 +201,7 @@ class Arc1DNCA(AbstractNCA):
                 "default_steps": self.default_steps,
                 "ttt_steps": self.ttt_steps, "ttt_lr": self.ttt_lr, "ttt_adapt": self.ttt_adapt,
                 "ttt_restarts": self.ttt_restarts, "ttt_mirror": self.ttt_mirror,
-                "ttt_contexts": self.ttt_contexts}
+                "ttt_contexts": self.ttt_contexts, "ttt_verify": self.ttt_verify}
 
     # ------------------------------------------------------------------ states
     def initial_state(self, rows: Any, mask: Any = None) -> Float[Array, "*B L C"]:

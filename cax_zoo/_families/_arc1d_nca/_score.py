@@ -20,8 +20,9 @@ from ._model import Arc1DNCA
 from ._solve import solve
 
 EVALUATE_OPTIONS = ("group", "seed", "num_perms", "votes", "canonical", "per_step", "restarts", "adapt", "mirror",
-                    "contexts")
-"""Options :func:`evaluate` passes on to :func:`~cax_zoo.arc1d.candidates`."""
+                    "contexts", "verify")
+"""Options :func:`evaluate` passes on to :func:`~cax_zoo.arc1d.solve` (``verify``) and
+:func:`~cax_zoo.arc1d.candidates` (the rest)."""
 
 
 def score(tasks: Sequence[Arc1DTask], predictions: Sequence[Sequence[Any]]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ..._validation import check_bool, check_choice, check_float, check_int
 from ._model import Arc1DNCA, checked_contexts, logits
 from ._ttt import ADAPT, pairs_loss
 from ._ttt import adapt as adapt_model
+from ._verify import demonstrated_invariants, verified_rows
 
 
 def padded_length(n: int) -> int:
@@ -190,10 +191,21 @@ def candidates(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, steps: int | None
     return out  # type: ignore[return-value]
 
 
-def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], **options) -> list[list[np.ndarray]]:
+def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, verify: bool | None = None,
+          **options) -> list[list[np.ndarray]]:
     """Predicted test outputs of each task (one int array per test pair, its real length):
     the most frequent whole row among its :func:`candidates` (ties go to the earliest:
-    the first restart's identity permutation first). ``options`` are those of
-    :func:`candidates`."""
+    the first restart's identity permutation first). With ``verify`` (default the model's
+    ``ttt_verify``) only candidates that keep every invariant the task's demonstrations
+    keep (:func:`~cax_zoo.arc1d.demonstrated_invariants`) enter the vote, all of them when
+    none does. ``options`` are those of :func:`candidates`."""
+    if not isinstance(model, Arc1DNCA):
+        raise ConfigError(f"solve needs an Arc1DNCA, got {type(model).__name__}")
+    verify = check_bool("verify", model.ttt_verify if verify is None else verify)
     found = candidates(model, tasks, **options)
-    return [[majority_row(c, np.ones(c.shape[1], bool)) for c in per_task] for per_task in found]
+    out = []
+    for task, per_task in zip(tasks, found):
+        names = demonstrated_invariants(task.train) if verify else ()
+        out.append([majority_row(verified_rows(c, x, names), np.ones(c.shape[1], bool))
+                    for c, (x, _) in zip(per_task, task.test)])
+    return out

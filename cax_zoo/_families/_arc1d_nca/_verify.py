@@ -1,0 +1,81 @@
+"""Checking candidate outputs against what a task's demonstrations keep: invariants of an
+input -> output pair (colour counts, the non-zero cells, the runs of one colour, ...) that
+hold on every demonstration must hold on the test input and its predicted output too.
+A candidate that breaks one is dropped before the vote; no learning, no task-type labels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..._errors import ConfigError
+
+
+def _runs(row: np.ndarray) -> list[int]:
+    """Lengths of the maximal runs of one non-zero colour in ``row``, left to right."""
+    lengths, i, n = [], 0, len(row)
+    while i < n:
+        if row[i] == 0:
+            i += 1
+            continue
+        j = i
+        while j < n and row[j] == row[i]:
+            j += 1
+        lengths.append(j - i)
+        i = j
+    return lengths
+
+
+def _colour_counts(x, y):
+    return all((x == c).sum() == (y == c).sum() for c in set(np.unique(x)) | set(np.unique(y)) if c != 0)
+
+
+def _singletons_kept(x, y):
+    once = [c for c in np.unique(x) if c != 0 and (x == c).sum() == 1]
+    return all(np.all(y[x == c] == c) for c in once)
+
+
+INVARIANTS: dict[str, Callable[[np.ndarray, np.ndarray], bool]] = {
+    "colour_counts": _colour_counts,
+    "nonzero_count": lambda x, y: (x != 0).sum() == (y != 0).sum(),
+    "nonzero_cells": lambda x, y: np.array_equal(x != 0, y != 0),
+    "background_kept": lambda x, y: bool(np.all(y[x == 0] == 0)),
+    "no_new_colours": lambda x, y: set(np.unique(y)) <= set(np.unique(x)),
+    "singletons_kept": _singletons_kept,
+    "run_count": lambda x, y: len(_runs(x)) == len(_runs(y)),
+    "run_lengths": lambda x, y: sorted(_runs(x)) == sorted(_runs(y)),
+}
+"""Invariants of an input -> output pair of rows of equal length (a pair of unequal lengths
+keeps none): each colour's count, the number of non-zero cells, which cells are non-zero,
+zeros staying zero, no colour the input lacks, cells of a colour that occurs once keeping
+it, the number of one-colour runs and their lengths (as a multiset)."""
+
+
+def _holds(name: str, x: np.ndarray, y: np.ndarray) -> bool:
+    return len(x) == len(y) and bool(INVARIANTS[name](x, y))
+
+
+def demonstrated_invariants(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[str, ...]:
+    """Names of the :data:`INVARIANTS` that hold on every ``(input, output)`` pair."""
+    pairs = [(np.asarray(x), np.asarray(y)) for x, y in pairs]
+    if not pairs:
+        raise ConfigError("demonstrated_invariants needs at least one (input, output) pair")
+    return tuple(name for name in INVARIANTS if all(_holds(name, x, y) for x, y in pairs))
+
+
+def keeps_invariants(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> bool:
+    """Whether the pair ``x -> y`` keeps every invariant in ``names``."""
+    unknown = sorted(set(names) - set(INVARIANTS))
+    if unknown:
+        raise ConfigError(f"unknown invariants {unknown}; known: {sorted(INVARIANTS)}")
+    x, y = np.asarray(x), np.asarray(y)
+    return all(_holds(name, x, y) for name in names)
+
+
+def verified_rows(rows: np.ndarray, x: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The candidate ``rows`` ``(K, n)`` for test input ``x`` ``(n,)`` that keep every
+    invariant in ``names`` (all of ``rows`` when none does, so a vote always has rows)."""
+    rows = np.asarray(rows)
+    keep = np.array([keeps_invariants(x, r, names) for r in rows], bool)
+    return rows[keep] if keep.any() else rows
