@@ -400,8 +400,11 @@ def test_demonstrated_invariants_of_a_move_and_the_vote_among_the_rows_that_keep
     names = demonstrated_invariants(pairs)
     np.testing.assert_array_equal(verified_rows(rows, x, names), rows[2:])
     np.testing.assert_array_equal(verified_rows(rows[:2], x, names), rows[:2])  # none keeps them: all vote
-    with pytest.raises(cax_zoo.ConfigError, match="at least one"):
+    with pytest.raises(cax_zoo.DataError, match="at least one"):
         demonstrated_invariants([])
+    for bad_rows, bad_x in ((rows[:, :-1], x), (rows[0], x), (rows[:0], x), (rows, x[None])):
+        with pytest.raises(cax_zoo.DataError, match="rows .K >= 1, n. and an input"):
+            verified_rows(bad_rows, bad_x, names)
 
 
 def test_no_demonstrated_invariant_rejects_the_right_answer_on_any_real_task(tasks):

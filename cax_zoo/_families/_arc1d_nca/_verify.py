@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..._errors import ConfigError
+from ..._errors import ConfigError, DataError
 
 
 def _runs(row: np.ndarray) -> list[int]:
@@ -60,7 +60,7 @@ def demonstrated_invariants(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> t
     """Names of the :data:`INVARIANTS` that hold on every ``(input, output)`` pair."""
     pairs = [(np.asarray(x), np.asarray(y)) for x, y in pairs]
     if not pairs:
-        raise ConfigError("demonstrated_invariants needs at least one (input, output) pair")
+        raise DataError("demonstrated_invariants needs at least one (input, output) pair")
     return tuple(name for name in INVARIANTS if all(_holds(name, x, y) for x, y in pairs))
 
 
@@ -76,6 +76,8 @@ def keeps_invariants(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> bool
 def verified_rows(rows: np.ndarray, x: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """The candidate ``rows`` ``(K, n)`` for test input ``x`` ``(n,)`` that keep every
     invariant in ``names`` (all of ``rows`` when none does, so a vote always has rows)."""
-    rows = np.asarray(rows)
+    rows, x = np.asarray(rows), np.asarray(x)
+    if rows.ndim != 2 or x.ndim != 1 or rows.shape[1] != x.shape[0] or rows.shape[0] == 0:
+        raise DataError(f"verified_rows needs rows (K >= 1, n) and an input (n,), got {rows.shape} and {x.shape}")
     keep = np.array([keeps_invariants(x, r, names) for r in rows], bool)
     return rows[keep] if keep.any() else rows
