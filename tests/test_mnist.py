@@ -183,7 +183,7 @@ def test_shipped_weights_classify_real_digits(test_set):
     x, y = test_set
     pred = model.classify(x[:256])
     assert pred.shape == (256,)
-    # the card reports 0.9658 on all 10,000 digits; these first 256 give 0.973 (measured)
+    # the card reports 0.9739 on all 10,000 digits; these first 256 give 0.988 (measured)
     assert (pred == y[:256]).mean() >= 0.94
     # a digit is not classified by its ink alone: an untrained model is at chance
     fresh = cax_zoo.create("mnist_self_classify", key=KEY)
@@ -221,8 +221,8 @@ def test_evaluate_matches_numpy_restatement_of_its_definitions(test_set):
         assert r["pixel_accuracy_by_step"][str(s)] == sum(rr.sum() for rr in right) / live.sum()
         assert r["accuracy_by_step"][str(s)] == np.mean(majority_right)
     assert r["agreement"] == agreement[6]
-    # the check can fail both ways (the shipped model, off its fire rate: 1 of 12 digits agree at step 6)
-    assert 0 < agreement[6] < 1 and agreement[2] < agreement[6]
+    # the check can fail both ways (the shipped model, off its fire rate: 1 of 12 digits agree at step 15)
+    assert 0 < agreement[15] < 1 and agreement[2] < agreement[15]
     assert 0 < r["pixel_accuracy_by_step"]["2"] < r["pixel_accuracy_by_step"]["15"] < 1
 
 
@@ -282,7 +282,7 @@ def test_release_records_the_article_figures_and_the_docs_plot_them(tmp_path):
         assert all(0 <= v <= 1 for v in m[key].values())
     # every digit that agrees is classified right: agreement <= majority-vote accuracy
     assert all(m["agreement_by_step"][s] <= m["accuracy_by_step"][s] for s in m["agreement_by_step"])
-    assert m["accuracy_by_step"]["100"] == 0.9658 and m["pixel_accuracy_by_step"]["100"] == m["pixel_accuracy"]
+    assert m["accuracy_by_step"]["100"] == 0.9739 and m["pixel_accuracy_by_step"]["100"] == m["pixel_accuracy"]
     spec = importlib.util.spec_from_file_location(
         "make_media", Path(__file__).resolve().parents[1] / "scripts" / "make_media.py")
     media = importlib.util.module_from_spec(spec)
