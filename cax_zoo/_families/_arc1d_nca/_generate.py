@@ -55,7 +55,7 @@ OBSERVED: dict[str, tuple[tuple[int, int], tuple[int, int], tuple[int, int]]] = 
 
 
 # ---------------------------------------------------------------- objects of a row
-def _runs(row: np.ndarray) -> list[tuple[int, int, int]]:
+def colour_runs(row: np.ndarray) -> list[tuple[int, int, int]]:
     """``(start, length, colour)`` of every maximal run of one non-background colour."""
     row = np.asarray(row)
     if row.size == 0:
@@ -68,7 +68,7 @@ def _runs(row: np.ndarray) -> list[tuple[int, int, int]]:
 
 def _objects(row: np.ndarray) -> list[tuple[int, int]]:
     """``(start, length)`` of every maximal segment of non-background cells (of any colours)."""
-    return [(s, n) for s, n, _ in _runs((np.asarray(row) != 0).astype(np.int8))]
+    return [(s, n) for s, n, _ in colour_runs((np.asarray(row) != 0).astype(np.int8))]
 
 
 def _pivot_and_block(row: np.ndarray) -> tuple[int, int, int] | None:
@@ -123,7 +123,7 @@ def _fill_pairs(x: np.ndarray, params: dict) -> np.ndarray | None:
 
 def _hollow(x: np.ndarray, params: dict) -> np.ndarray | None:
     """Each run keeps only its two end cells."""
-    runs = _runs(x)
+    runs = colour_runs(x)
     if not runs:
         return None
     y = np.zeros_like(x)
@@ -200,7 +200,7 @@ def _towards_pivot(step: int | None, *, stretch: bool = False) -> Rule:
 def _pattern_copy(x: np.ndarray, params: dict) -> np.ndarray | None:
     """Each one-cell object grows into a copy, in its colour and centred on it, of the
     widest object (which has odd width)."""
-    runs = _runs(x)
+    runs = colour_runs(x)
     if not runs:
         return None
     w = max(n for _, n, _ in runs)
@@ -220,7 +220,7 @@ def _recolour(key: Callable[[int, int], object]) -> Rule:
     """The rule recolouring each run to ``params[key(its length, the longest run's length)]``
     (a key None leaves the run as it is)."""
     def rule(x: np.ndarray, params: dict) -> np.ndarray | None:
-        runs = _runs(x)
+        runs = colour_runs(x)
         if not runs:
             return None
         longest = max(n for _, n, _ in runs)
@@ -264,7 +264,7 @@ def _infer_recolouring(key: Callable[[int, int], object]) -> Callable[..., dict 
         params: dict = {}
         for x, y in pairs:
             x, y = np.asarray(x), np.asarray(y)
-            runs = _runs(x)
+            runs = colour_runs(x)
             if not runs or x.shape != y.shape:
                 return None
             longest = max(n for _, n, _ in runs)
@@ -491,7 +491,7 @@ def _draw_recolor_cmp(rng):
     def row(rng):
         while True:
             x = _packed_row(rng, length, c, (1, 7), 7)
-            sizes = [n for _, n, _ in _runs(x)]
+            sizes = [n for _, n, _ in colour_runs(x)]
             if len(sizes) >= 2 and len(set(sizes)) >= 2 and max(sizes) >= 4:
                 return x
 
@@ -506,7 +506,7 @@ def _draw_recolor_cnt(rng):
     def row(rng):
         while True:
             x = _packed_row(rng, length, c, (1, 3), 5)
-            if len(_runs(x)) >= 2:
+            if len(colour_runs(x)) >= 2:
                 return x
 
     return dict(zip((1, 2, 3), targets)), row
@@ -520,7 +520,7 @@ def _draw_recolor_oe(rng):
     def row(rng):
         while True:
             x = _packed_row(rng, length, c, (1, 6), 5)
-            if len(_runs(x)) >= 2:
+            if len(colour_runs(x)) >= 2:
                 return x
 
     return {0: even, 1: odd}, row

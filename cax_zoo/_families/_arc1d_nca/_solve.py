@@ -205,7 +205,8 @@ def solve(model: Arc1DNCA, tasks: Sequence[Arc1DTask], *, verify: bool | None = 
     found = candidates(model, tasks, **options)
     out = []
     for task, per_task in zip(tasks, found):
-        names = demonstrated_invariants(task.train) if verify else ()
-        out.append([majority_row(verified_rows(c, x, names), np.ones(c.shape[1], bool))
-                    for c, (x, _) in zip(per_task, task.test)])
+        if verify:
+            names = demonstrated_invariants(task.train)
+            per_task = [verified_rows(c, x, names) for c, (x, _) in zip(per_task, task.test)]
+        out.append([majority_row(c, np.ones(c.shape[1], bool)) for c in per_task])
     return out

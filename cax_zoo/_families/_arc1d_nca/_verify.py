@@ -10,21 +10,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..._errors import ConfigError, DataError
-
-
-def _runs(row: np.ndarray) -> list[int]:
-    """Lengths of the maximal runs of one non-zero colour in ``row``, left to right."""
-    lengths, i, n = [], 0, len(row)
-    while i < n:
-        if row[i] == 0:
-            i += 1
-            continue
-        j = i
-        while j < n and row[j] == row[i]:
-            j += 1
-        lengths.append(j - i)
-        i = j
-    return lengths
+from ._generate import colour_runs
 
 
 def _colour_counts(x, y):
@@ -43,8 +29,8 @@ INVARIANTS: dict[str, Callable[[np.ndarray, np.ndarray], bool]] = {
     "background_kept": lambda x, y: bool(np.all(y[x == 0] == 0)),
     "no_new_colours": lambda x, y: set(np.unique(y)) <= set(np.unique(x)),
     "singletons_kept": _singletons_kept,
-    "run_count": lambda x, y: len(_runs(x)) == len(_runs(y)),
-    "run_lengths": lambda x, y: sorted(_runs(x)) == sorted(_runs(y)),
+    "run_count": lambda x, y: len(colour_runs(x)) == len(colour_runs(y)),
+    "run_lengths": lambda x, y: sorted(n for _, n, _ in colour_runs(x)) == sorted(n for _, n, _ in colour_runs(y)),
 }
 """Invariants of an input -> output pair of rows of equal length (a pair of unequal lengths
 keeps none): each colour's count, the number of non-zero cells, which cells are non-zero,
@@ -64,11 +50,15 @@ def demonstrated_invariants(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> t
     return tuple(name for name in INVARIANTS if all(_holds(name, x, y) for x, y in pairs))
 
 
-def keeps_invariants(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> bool:
-    """Whether the pair ``x -> y`` keeps every invariant in ``names``."""
+def _check_names(names: Sequence[str]) -> None:
     unknown = sorted(set(names) - set(INVARIANTS))
     if unknown:
         raise ConfigError(f"unknown invariants {unknown}; known: {sorted(INVARIANTS)}")
+
+
+def keeps_invariants(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> bool:
+    """Whether the pair ``x -> y`` keeps every invariant in ``names``."""
+    _check_names(names)
     x, y = np.asarray(x), np.asarray(y)
     return all(_holds(name, x, y) for name in names)
 
@@ -79,5 +69,6 @@ def verified_rows(rows: np.ndarray, x: np.ndarray, names: Sequence[str]) -> np.n
     rows, x = np.asarray(rows), np.asarray(x)
     if rows.ndim != 2 or x.ndim != 1 or rows.shape[1] != x.shape[0] or rows.shape[0] == 0:
         raise DataError(f"verified_rows needs rows (K >= 1, n) and an input (n,), got {rows.shape} and {x.shape}")
-    keep = np.array([keeps_invariants(x, r, names) for r in rows], bool)
+    _check_names(names)
+    keep = np.array([all(_holds(name, x, r) for name in names) for r in rows], bool)
     return rows[keep] if keep.any() else rows
